@@ -1,0 +1,1 @@
+"""Thin CLI wrappers: argument parsing and logging around the package's functions."""

@@ -1,0 +1,159 @@
+"""Typed settings for training, read from the ``train:`` config section or ``--params`` JSON.
+
+Every dataclass here has a ``from_dict`` that rejects unknown keys with an
+:class:`~enformer_lite.errors.InputError` naming the offending key, so a typo in
+the config fails loudly instead of silently falling back to a default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from enformer_lite.errors import InputError
+
+T = TypeVar("T")
+
+LOSSES = ("poisson", "poisson_multinomial")
+SCHEDULES = ("cosine", "linear", "constant")
+MONITORS = {"val_loss": ("val/loss", "min"), "val_pearson": ("val/pearson", "max")}
+
+
+def _from_mapping(cls: type[T], values: Mapping[str, Any] | None, where: str) -> T:
+    """Build dataclass ``cls`` from ``values``; unknown keys raise InputError naming ``where``."""
+    values = dict(values or {})
+    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(values) - names)
+    if unknown:
+        raise InputError(f"config {where}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(names))}")
+    try:
+        return cls(**values)
+    except TypeError as err:
+        raise InputError(f"config {where}: {err}") from err
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    """Training-time augmentation (never applied to validation or test data)."""
+
+    reverse_complement: bool = True
+    max_shift: int = 3
+
+    def __post_init__(self) -> None:
+        if self.max_shift < 0:
+            raise InputError(f"config train.augment.max_shift: must be ≥ 0, got {self.max_shift}")
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any] | None) -> AugmentConfig:
+        return _from_mapping(cls, values, "train.augment")
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    """Loss, optimiser (AdamW) and learning-rate schedule; stored in every checkpoint."""
+
+    lr: float = 5e-4
+    weight_decay: float = 0.01
+    betas: tuple[float, float] = (0.9, 0.999)
+    warmup_steps: int = 100
+    lr_schedule: str = "cosine"
+    min_lr_ratio: float = 0.01
+    loss: str = "poisson"
+    total_weight: float = 0.2
+
+    def __post_init__(self) -> None:
+        if self.loss not in LOSSES:
+            raise InputError(f"config train.loss: must be one of {', '.join(LOSSES)}, got {self.loss!r}")
+        if self.lr_schedule not in SCHEDULES:
+            raise InputError(f"config train.lr_schedule: must be one of {', '.join(SCHEDULES)}, got {self.lr_schedule!r}")
+        if not self.lr > 0:
+            raise InputError(f"config train.lr: must be > 0, got {self.lr}")
+        if self.warmup_steps < 0:
+            raise InputError(f"config train.warmup_steps: must be ≥ 0, got {self.warmup_steps}")
+        if not 0.0 <= self.min_lr_ratio <= 1.0:
+            raise InputError(f"config train.min_lr_ratio: must lie in [0, 1], got {self.min_lr_ratio}")
+        object.__setattr__(self, "betas", tuple(float(b) for b in self.betas))
+
+
+@dataclass(frozen=True)
+class TrainerConfig:
+    """Hardware and parallelism; these never change what is learnt, only where and how fast."""
+
+    accelerator: str = "auto"
+    devices: int | str = 1
+    strategy: str = "auto"
+    num_nodes: int = 1
+    precision: str = "auto"
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any] | None) -> TrainerConfig:
+        return _from_mapping(cls, values, "train.trainer")
+
+    def resolved_precision(self) -> str:
+        """``auto`` means bf16 mixed precision on a GPU and full fp32 elsewhere."""
+        if self.precision != "auto":
+            return self.precision
+        import torch
+
+        on_gpu = self.accelerator in ("gpu", "cuda") or (self.accelerator == "auto" and torch.cuda.is_available())
+        return "bf16-mixed" if on_gpu else "32-true"
+
+
+_OPTIM_KEYS = {f.name for f in dataclasses.fields(OptimConfig)}
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """The ``train:`` section: batches, steps, checkpoints, logging plus optimiser and trainer."""
+
+    batch_size: int = 4
+    max_steps: int = 1000
+    val_check_interval: int = 200
+    limit_val_batches: int | float = 1.0
+    checkpoint_every_n_steps: int = 50
+    monitor: str = "val_pearson"
+    gradient_clip: float = 0.2
+    num_workers: int = 0
+    seed: int = 42
+    log_every_n_steps: int = 10
+    log_per_track: bool = True
+    progress_bar: bool = True
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+
+    def __post_init__(self) -> None:
+        for name in ("batch_size", "max_steps", "val_check_interval", "checkpoint_every_n_steps", "log_every_n_steps"):
+            if int(getattr(self, name)) < 1:
+                raise InputError(f"config train.{name}: must be ≥ 1, got {getattr(self, name)}")
+        if self.monitor not in MONITORS:
+            raise InputError(f"config train.monitor: must be one of {', '.join(MONITORS)}, got {self.monitor!r}")
+        if self.num_workers < 0:
+            raise InputError(f"config train.num_workers: must be ≥ 0, got {self.num_workers}")
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any] | None) -> TrainConfig:
+        """Build from the flat ``train:`` mapping (optimiser keys sit beside the others)."""
+        values = dict(values or {})
+        optim = {k: values.pop(k) for k in list(values) if k in _OPTIM_KEYS}
+        augment = AugmentConfig.from_dict(values.pop("augment", None))
+        trainer = TrainerConfig.from_dict(values.pop("trainer", None))
+        for key in ("optim", "resources"):
+            values.pop(key, None)
+        return _from_mapping(cls, {**values, "augment": augment, "trainer": trainer, "optim": OptimConfig(**optim)}, "train")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Flat mapping accepted by :meth:`from_dict`."""
+        out = dataclasses.asdict(self)
+        out.update(out.pop("optim"))
+        out["betas"] = list(out["betas"])
+        return out
+
+    def learning_fingerprint(self) -> dict[str, Any]:
+        """Settings that change what is learnt (everything except hardware, logging and workers)."""
+        out = self.to_dict()
+        for key in ("trainer", "num_workers", "log_every_n_steps", "log_per_track", "progress_bar", "checkpoint_every_n_steps"):
+            out.pop(key)
+        return out

@@ -1,0 +1,90 @@
+# Data preparation: demo world, windows with splits, FASTA/bigWig → HDF5 per chromosome, merged per genome.
+
+
+rule simulate:
+    output:
+        fasta=expand("{outdir}/{genome}.fa", outdir=SIM["outdir"], genome=["human", "mouse"]),
+        tracks=expand("{outdir}/{genome}/tracks.tsv", outdir=SIM["outdir"], genome=["human", "mouse"]),
+        genes=expand("{outdir}/{genome}/genes.bed", outdir=SIM["outdir"], genome=["human", "mouse"]),
+        candidates=expand("{outdir}/{genome}/candidates.bed", outdir=SIM["outdir"], genome=["human", "mouse"]),
+        vcf=f"{SIM['outdir']}/human/variants.vcf.gz",
+    params:
+        size=SIM["size"],
+        seed=SIM["seed"],
+        outdir=SIM["outdir"],
+    log:
+        "logs/simulate.log",
+    benchmark:
+        "benchmarks/simulate.tsv"
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    conda:
+        "../../environment.yml"
+    shell:
+        "enformer-lite simulate --size {params.size} --seed {params.seed} --outdir {params.outdir} 2> {log}"
+
+
+checkpoint windows:
+    input:
+        fasta=lambda wc: genome_cfg(wc)["fasta"],
+    output:
+        bed="results/{genome}/windows.bed",
+    params:
+        valid=lambda wc: " ".join(genome_cfg(wc)["splits"]["valid"]),
+        test=lambda wc: " ".join(genome_cfg(wc)["splits"]["test"]),
+        exclude=lambda wc: " ".join(genome_cfg(wc)["splits"]["exclude"]),
+        geometry=window_args(),
+    log:
+        "logs/windows/{genome}.log",
+    resources:
+        mem_mb=4000,
+        runtime=20,
+    conda:
+        "../../environment.yml"
+    shell:
+        "enformer-lite windows --fasta {input.fasta} --valid {params.valid} --test {params.test} "
+        "--exclude {params.exclude} {params.geometry} --out {output.bed} 2> {log}"
+
+
+rule extract:
+    input:
+        fasta=lambda wc: genome_cfg(wc)["fasta"],
+        tracks=lambda wc: genome_cfg(wc)["tracks"],
+        bigwigs=track_files,
+        bed="results/{genome}/windows.bed",
+    output:
+        part=temp("results/{genome}/parts/{chrom}.h5"),
+    params:
+        geometry=window_args(),
+    log:
+        "logs/extract/{genome}/{chrom}.log",
+    benchmark:
+        "benchmarks/extract/{genome}/{chrom}.tsv"
+    resources:
+        mem_mb=8000,
+        runtime=60,
+    conda:
+        "../../environment.yml"
+    shell:
+        "enformer-lite extract --fasta {input.fasta} --tracks {input.tracks} --windows {input.bed} "
+        "--chrom {wildcards.chrom} --genome {wildcards.genome} {params.geometry} --out {output.part} 2> {log}"
+
+
+rule merge:
+    input:
+        fasta=lambda wc: genome_cfg(wc)["fasta"],
+        parts=extract_parts,
+    output:
+        h5="results/{genome}/data.h5",
+    log:
+        "logs/merge/{genome}.log",
+    benchmark:
+        "benchmarks/merge/{genome}.tsv"
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    conda:
+        "../../environment.yml"
+    shell:
+        "enformer-lite merge --fasta {input.fasta} --out {output.h5} {input.parts} 2> {log}"
