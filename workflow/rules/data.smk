@@ -11,7 +11,7 @@ rule simulate:
     params:
         size=SIM["size"],
         seed=SIM["seed"],
-        outdir=SIM["outdir"],
+        outdir=lambda wc, output: os.path.dirname(output.fasta[0]),
     log:
         "logs/simulate.log",
     benchmark:
