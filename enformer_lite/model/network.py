@@ -1,0 +1,141 @@
+"""The Enformer-style network: conv stem and tower, transformer (or dilated CNN), crop, heads."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from enformer_lite.model.attention import TransformerBlock
+from enformer_lite.model.config import ModelConfig
+from enformer_lite.model.layers import ConvBlock, DilatedResidualBlock, Stem, TowerBlock, gelu
+
+STEM_KERNEL = 15
+TOWER_KERNEL = 5
+DILATED_KERNEL = 3
+
+
+def receptive_field(cfg: ModelConfig) -> int | None:
+    """Input base pairs that can influence one output bin; None when attention sees the whole input.
+
+    Standard recursion over the layers (width r, jump j): a conv of kernel k adds (k-1)*dilation*j,
+    a pool by 2 adds j and doubles j. With the default CNN-only ablation (6 tower blocks, 11 dilated
+    blocks of dilations 1,2,2,3,5,8,11,17,26,38,58) this is 646 + 256 * 171 = 44,422 bp, about the
+    receptive field of Basenji2.
+    """
+    if cfg.attention and cfg.num_transformer_layers > 0:
+        return None
+    width, jump = STEM_KERNEL, 1
+    width, jump = width + jump, jump * 2  # stem pool
+    for _ in range(cfg.num_conv_tower):
+        width += (TOWER_KERNEL - 1) * jump
+        width, jump = width + jump, jump * 2
+    if not cfg.attention:
+        width += sum((DILATED_KERNEL - 1) * d * jump for d in cfg.dilations)
+    return width
+
+
+class EnformerLite(nn.Module):
+    """Enformer-style sequence-to-tracks model.
+
+    ``model(x, head)`` maps one-hot DNA x of shape (B, L, 4) (float; N = all-zero row; L a multiple
+    of ``cfg.bin_size`` = 128 by default, with L / bin_size - target_length even and >= 0) to
+    non-negative predictions of shape (B, target_length, n_tracks[head]). Layers, in order:
+
+    * stem: Conv1d(4 -> C/2, k=15), residual BN-GELU-Conv(k=1), softmax pool by 2;
+    * tower: ``num_conv_tower`` blocks of BN-GELU-Conv(k=5), residual BN-GELU-Conv(k=1), pool by 2,
+      widths growing geometrically from C/2 to C;
+    * ``attention=True``: pre-norm transformer blocks with relative-position attention (global
+      receptive field); ``attention=False`` (CNN-only ablation): dilated residual conv blocks at
+      bin resolution, receptive field :func:`receptive_field` (44,422 bp with defaults);
+    * crop to the central ``target_length`` bins; BN-GELU-Conv(k=1, C -> 2C), dropout/8, GELU
+      (the trunk embedding, (B, target_length, 2C));
+    * one Linear(2C -> n_tracks) + softplus head per organism.
+    """
+
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        self.config = cfg
+        self.stem = Stem(cfg.stem_channels, cfg.pooling)
+        widths = [cfg.stem_channels, *cfg.tower_channels]
+        self.tower = nn.Sequential(*(TowerBlock(a, b, cfg.pooling) for a, b in zip(widths[:-1], widths[1:])))
+        if cfg.attention:
+            self.transformer = nn.ModuleList(TransformerBlock(cfg) for _ in range(cfg.num_transformer_layers))
+            self.dilated = nn.Sequential()
+        else:
+            self.transformer = nn.ModuleList()
+            self.dilated = nn.Sequential(
+                *(DilatedResidualBlock(cfg.channels, d, cfg.dropout) for d in cfg.dilations)
+            )
+        self.final = ConvBlock(cfg.channels, 2 * cfg.channels, 1)
+        self.final_dropout = nn.Dropout(cfg.dropout / 8)
+        self.heads = nn.ModuleDict({name: nn.Linear(2 * cfg.channels, n) for name, n in cfg.heads.items()})
+
+    # ----------------------------------------------------------------- helpers
+    def _check_input(self, x: torch.Tensor) -> None:
+        cfg = self.config
+        if x.ndim != 3 or x.shape[-1] != 4:
+            raise ValueError(f"expected one-hot input of shape (B, L, 4), got {tuple(x.shape)}")
+        length = x.shape[1]
+        if length % cfg.bin_size:
+            raise ValueError(f"input length {length} is not a multiple of the bin size {cfg.bin_size}")
+        extra = length // cfg.bin_size - cfg.target_length
+        if extra < 0 or extra % 2:
+            raise ValueError(
+                f"input length {length} gives {length // cfg.bin_size} bins, which cannot be cropped equally on "
+                f"both sides to target_length={cfg.target_length}"
+            )
+
+    def _crop(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, T, C) -> (B, target_length, C), central bins."""
+        trim = (x.shape[1] - self.config.target_length) // 2
+        return x[:, trim : trim + self.config.target_length]
+
+    # ----------------------------------------------------------------- forward passes
+    def trunk(self, x: torch.Tensor, return_attention: bool = False) -> torch.Tensor | tuple[torch.Tensor, list]:
+        """One-hot (B, L, 4) -> embedding (B, target_length, 2C).
+
+        With ``return_attention=True`` also returns the attention weights of every transformer layer,
+        a list of (B, H, T, T) tensors over all T = L / bin_size bins (rows: queries, uncropped).
+        """
+        self._check_input(x)
+        h = self.tower(self.stem(x.transpose(1, 2)))  # (B, C, T)
+        attention: list[torch.Tensor] = []
+        if self.config.attention:
+            h = h.transpose(1, 2)  # (B, T, C)
+            for block in self.transformer:
+                h, weights = block(h, return_attention)
+                if weights is not None:
+                    attention.append(weights)
+            h = self._crop(h).transpose(1, 2)
+        else:
+            h = self._crop(self.dilated(h).transpose(1, 2)).transpose(1, 2)
+        h = gelu(self.final_dropout(self.final(h))).transpose(1, 2)  # (B, target_length, 2C)
+        return (h, attention) if return_attention else h
+
+    def head(self, embedding: torch.Tensor, head: str) -> torch.Tensor:
+        """Embedding (B, T, 2C) -> tracks (B, T, n_tracks[head]), softplus."""
+        if head not in self.heads:
+            raise KeyError(f"unknown head {head!r}; the model has {sorted(self.heads)}")
+        return nn.functional.softplus(self.heads[head](embedding))
+
+    def forward(
+        self, x: torch.Tensor, head: str, return_attention: bool = False
+    ) -> torch.Tensor | tuple[torch.Tensor, list]:
+        """One-hot (B, L, 4) -> predictions (B, target_length, n_tracks[head]).
+
+        With ``return_attention=True`` returns (predictions, list of per-layer (B, H, T, T) weights).
+        """
+        if return_attention:
+            embedding, attention = self.trunk(x, return_attention=True)
+            return self.head(embedding, head), attention
+        return self.head(self.trunk(x), head)
+
+    def forward_all(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """One-hot (B, L, 4) -> {organism: (B, target_length, n_tracks)} for every head."""
+        embedding = self.trunk(x)
+        return {name: self.head(embedding, name) for name in self.heads}
+
+
+def build_model(cfg: ModelConfig) -> EnformerLite:
+    """A freshly initialised :class:`EnformerLite` for ``cfg``."""
+    return EnformerLite(cfg)
