@@ -67,15 +67,16 @@ def pooled_chromosome(
     step = CHUNK_BP - CHUNK_BP % bin_size
     for start in range(0, chrom_size, step):
         end = min(start + step, chrom_size)
-        values = np.asarray(bw.values(name, start, end, numpy=True), dtype=np.float64)
+        values = np.asarray(bw.values(name, start, end, numpy=True), dtype=np.float32)
+        values[np.isnan(values)] = 0.0
         if np.isinf(values).any():
             pos = start + int(np.flatnonzero(np.isinf(values))[0])
             raise InputError(f"{track.file}: infinite value at {name}:{pos + 1}")
-        np.nan_to_num(values, copy=False, nan=0.0)
         pad = -len(values) % bin_size
         if pad:
-            values = np.concatenate([values, np.zeros(pad)])
-        out[start // bin_size : start // bin_size + len(values) // bin_size] = values.reshape(-1, bin_size).sum(axis=1)
+            values = np.concatenate([values, np.zeros(pad, dtype=np.float32)])
+        pooled = values.reshape(-1, bin_size).sum(axis=1, dtype=np.float64)
+        out[start // bin_size : start // bin_size + len(pooled)] = pooled
     if track.sum_stat == "mean":
         out /= bin_size
     return out.astype(np.float32)
