@@ -155,11 +155,3 @@ def test_bad_windows_bed(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"w\.bed line 2"):
         list(read_bed(str(bed)))
 
-
-def test_infinite_bigwig_value(tiny_genome: TinyGenome, tmp_path: Path) -> None:
-    values = np.ones(20_000)
-    values[1234] = np.inf
-    inf_bw = tiny_genome.root / "inf.bw"
-    write_bigwig(inf_bw, {"chr1": 20_000, "chr2": 9000, "chr3": 13_000}, {"chr1": values})
-    with pytest.raises(InputError, match=r"inf\.bw: infinite value at chr1:1235"):
-        extract(tiny_genome, tmp_path / "p.h5", retarget(tiny_genome, 0, inf_bw))
