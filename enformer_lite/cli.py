@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "windows": ("enformer_lite.commands.windows", "tile a genome into windows and assign splits"),
     "extract": ("enformer_lite.commands.extract", "extract one chromosome's windows into HDF5"),
     "merge": ("enformer_lite.commands.merge", "merge per-chromosome HDF5 parts into one dataset"),
+    "import-weights": ("enformer_lite.model.cli", "convert enformer-pytorch weights into an enformer-lite model file"),
 }
 
 
