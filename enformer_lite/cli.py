@@ -22,6 +22,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "extract": ("enformer_lite.commands.extract", "extract one chromosome's windows into HDF5"),
     "merge": ("enformer_lite.commands.merge", "merge per-chromosome HDF5 parts into one dataset"),
     "import-weights": ("enformer_lite.model.cli", "convert enformer-pytorch weights into an enformer-lite model file"),
+    "plot-tracks": ("enformer_lite.plots.plot_tracks", "draw observed and/or predicted tracks over a region (PNG/PDF)"),
+    "plot": ("enformer_lite.plots.commands", "draw one of the workflow's figures from its result files"),
+    "train": ("enformer_lite.training.train", "train the model on one data.h5 per organism (resumes a killed run)"),
+    "evaluate": ("enformer_lite.training.evaluate", "score a checkpoint on the test windows: Pearson per track and at TSSs"),
+    "predict": ("enformer_lite.training.predict", "write predicted tracks as bigWig for chosen regions"),
 }
 
 

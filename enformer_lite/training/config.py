@@ -21,7 +21,7 @@ SCHEDULES = ("cosine", "linear", "constant")
 MONITORS = {"val_loss": ("val/loss", "min"), "val_pearson": ("val/pearson", "max")}
 
 
-def _from_mapping(cls: type[T], values: Mapping[str, Any] | None, where: str) -> T:
+def from_mapping(cls: type[T], values: Mapping[str, Any] | None, where: str) -> T:
     """Build dataclass ``cls`` from ``values``; unknown keys raise InputError naming ``where``."""
     values = dict(values or {})
     names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
@@ -47,7 +47,7 @@ class AugmentConfig:
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any] | None) -> AugmentConfig:
-        return _from_mapping(cls, values, "train.augment")
+        return from_mapping(cls, values, "train.augment")
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ class TrainerConfig:
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any] | None) -> TrainerConfig:
-        return _from_mapping(cls, values, "train.trainer")
+        return from_mapping(cls, values, "train.trainer")
 
     def resolved_precision(self) -> str:
         """``auto`` means bf16 mixed precision on a GPU and full fp32 elsewhere."""
@@ -128,6 +128,11 @@ class TrainConfig:
         for name in ("batch_size", "max_steps", "val_check_interval", "checkpoint_every_n_steps", "log_every_n_steps"):
             if int(getattr(self, name)) < 1:
                 raise InputError(f"config train.{name}: must be ≥ 1, got {getattr(self, name)}")
+        if self.max_steps > self.val_check_interval and self.max_steps % self.val_check_interval:
+            raise InputError(
+                f"config train.max_steps: {self.max_steps} must be a multiple of train.val_check_interval "
+                f"({self.val_check_interval}) so that the final weights are validated"
+            )
         if self.monitor not in MONITORS:
             raise InputError(f"config train.monitor: must be one of {', '.join(MONITORS)}, got {self.monitor!r}")
         if self.num_workers < 0:
@@ -142,7 +147,7 @@ class TrainConfig:
         trainer = TrainerConfig.from_dict(values.pop("trainer", None))
         for key in ("optim", "resources"):
             values.pop(key, None)
-        return _from_mapping(cls, {**values, "augment": augment, "trainer": trainer, "optim": OptimConfig(**optim)}, "train")
+        return from_mapping(cls, {**values, "augment": augment, "trainer": trainer, "optim": OptimConfig(**optim)}, "train")
 
     def to_dict(self) -> dict[str, Any]:
         """Flat mapping accepted by :meth:`from_dict`."""

@@ -1,0 +1,189 @@
+"""LightningModule: loss, optimiser, schedule and validation metrics around a model.
+
+The module owns everything about training and nothing about architecture: it
+receives an ``nn.Module`` called as ``model(x, head=organism)`` with x float
+one-hot (B, L, 4) returning non-negative (B, target_length, T_organism).
+Its hyperparameters hold the model's config dict, so a checkpoint alone rebuilds
+the model (:func:`load_model`).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict
+from typing import Any
+
+import lightning as L
+import torch
+from torch import nn
+from torchmetrics import MeanMetric
+from torchmetrics.regression import PearsonCorrCoef
+
+from enformer_lite.errors import InputError
+from enformer_lite.training.config import OptimConfig
+from enformer_lite.training.losses import loss_function
+
+
+def lr_factor(step: int, warmup_steps: int, total_steps: int, schedule: str, min_ratio: float) -> float:
+    """Learning-rate multiplier at optimiser step ``step``.
+
+    Linear warm-up from ~0 to 1 over ``warmup_steps``, then ``cosine`` or ``linear``
+    decay to ``min_ratio`` at ``total_steps`` (``constant`` stays at 1).
+    """
+    if step < warmup_steps:
+        return (step + 1) / warmup_steps
+    if schedule == "constant":
+        return 1.0
+    progress = min(1.0, (step - warmup_steps) / max(1, total_steps - warmup_steps))
+    decay = 0.5 * (1.0 + math.cos(math.pi * progress)) if schedule == "cosine" else 1.0 - progress
+    return min_ratio + (1.0 - min_ratio) * decay
+
+
+class EnformerModule(L.LightningModule):
+    """Trains one multi-head model on batches that each carry their organism.
+
+    Args:
+        model: the network; ``model(x, head=name)``.
+        model_config: JSON-able dict that rebuilds ``model`` (stored in checkpoints).
+        track_ids: organism → track ids in target order (defines heads and metric names).
+        optim: loss, AdamW and schedule settings.
+        data_meta: organism → data summary (window geometry, tracks table) kept in
+            checkpoints so that predictions can be untransformed without the data file.
+        log_per_track: also log each track's validation Pearson, not only the mean.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        model_config: Mapping[str, Any],
+        track_ids: Mapping[str, Sequence[str]],
+        optim: OptimConfig | None = None,
+        data_meta: Mapping[str, Any] | None = None,
+        log_per_track: bool = True,
+    ) -> None:
+        super().__init__()
+        self.model = model
+        self.optim = optim if optim is not None else OptimConfig()
+        self.track_ids = {name: list(ids) for name, ids in track_ids.items()}
+        self.log_per_track = log_per_track
+        self.save_hyperparameters(
+            {
+                "model_config": dict(model_config),
+                "track_ids": self.track_ids,
+                "optim": asdict(self.optim),
+                "data_meta": dict(data_meta or {}),
+                "log_per_track": log_per_track,
+            }
+        )
+        self.loss_fn = loss_function(self.optim.loss, self.optim.total_weight)
+        self.val_pearson = nn.ModuleDict(
+            {name: PearsonCorrCoef(num_outputs=len(ids)) for name, ids in self.track_ids.items()}
+        )
+        self.val_loss = nn.ModuleDict({name: MeanMetric() for name in self.track_ids})
+        self.val_loss_all = MeanMetric()
+
+    def forward(self, x: torch.Tensor, organism: str) -> torch.Tensor:
+        """(B, L, 4) one-hot → (B, target_length, T_organism)."""
+        return self.model(x, head=organism)
+
+    def _step(self, batch: Mapping[str, Any]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        organism = batch["organism"]
+        if organism not in self.track_ids:
+            raise ValueError(f"batch organism {organism!r} has no head; heads: {sorted(self.track_ids)}")
+        pred = self(batch["x"], organism).float()
+        target = batch["y"].float()
+        if pred.shape != target.shape:
+            raise ValueError(f"{organism}: prediction shape {tuple(pred.shape)} != target shape {tuple(target.shape)}")
+        return pred, target, self.loss_fn(pred, target)
+
+    def training_step(self, batch: Mapping[str, Any], batch_idx: int) -> torch.Tensor:
+        _, _, loss = self._step(batch)
+        size = batch["x"].shape[0]
+        self.log("train/loss", loss, on_step=True, on_epoch=False, prog_bar=True, batch_size=size)
+        self.log(f"train/{batch['organism']}/loss", loss, on_step=True, on_epoch=False, batch_size=size)
+        return loss
+
+    def validation_step(self, batch: Mapping[str, Any], batch_idx: int) -> None:
+        pred, target, loss = self._step(batch)
+        organism, size = batch["organism"], batch["x"].shape[0]
+        self.val_loss[organism].update(loss, weight=size)
+        self.val_loss_all.update(loss, weight=size)
+        n_tracks = pred.shape[-1]
+        self.val_pearson[organism].update(pred.reshape(-1, n_tracks), target.reshape(-1, n_tracks))
+
+    def on_validation_epoch_end(self) -> None:
+        logs: dict[str, torch.Tensor] = {"val/loss": self.val_loss_all.compute()}
+        means = []
+        for organism, ids in self.track_ids.items():
+            logs[f"val/{organism}/loss"] = self.val_loss[organism].compute()
+            per_track = self.val_pearson[organism].compute().reshape(-1)
+            mean = torch.nanmean(per_track)
+            logs[f"val/{organism}/pearson"] = mean
+            means.append(mean)
+            if self.log_per_track:
+                logs.update({f"val/{organism}/pearson/{tid}": r for tid, r in zip(ids, per_track)})
+            self.val_loss[organism].reset()
+            self.val_pearson[organism].reset()
+        self.val_loss_all.reset()
+        logs["val/pearson"] = torch.nanmean(torch.stack(means))
+        self.log("val/pearson", logs.pop("val/pearson"), prog_bar=True, sync_dist=True)
+        self.log_dict(logs, sync_dist=True)
+
+    def configure_optimizers(self) -> dict[str, Any]:
+        # No weight decay on biases and normalisation scales (1-d parameters).
+        decay = [p for p in self.model.parameters() if p.requires_grad and p.ndim >= 2]
+        no_decay = [p for p in self.model.parameters() if p.requires_grad and p.ndim < 2]
+        optimizer = torch.optim.AdamW(
+            [
+                {"params": decay, "weight_decay": self.optim.weight_decay, "name": "lr"},
+                {"params": no_decay, "weight_decay": 0.0, "name": "lr_no_decay"},
+            ],
+            lr=self.optim.lr,
+            betas=self.optim.betas,
+        )
+        total = self.trainer.max_steps if self.trainer.max_steps > 0 else int(self.trainer.estimated_stepping_batches)
+        o = self.optim
+        scheduler = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda step: lr_factor(step, o.warmup_steps, total, o.lr_schedule, o.min_lr_ratio)
+        )
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+
+ModelBuilder = Callable[[Mapping[str, Any]], nn.Module]
+
+
+def build_from_config(config: Mapping[str, Any]) -> nn.Module:
+    """Default builder: ``enformer_lite.model.build_model(ModelConfig.from_dict(config))``."""
+    from enformer_lite.model import ModelConfig, build_model
+
+    return build_model(ModelConfig.from_dict(dict(config)))
+
+
+def load_model(
+    ckpt_path: str | os.PathLike[str],
+    map_location: str | torch.device = "cpu",
+    builder: ModelBuilder | None = None,
+) -> tuple[nn.Module, dict[str, Any]]:
+    """Rebuild the trained model from a checkpoint alone, in eval mode.
+
+    Returns ``(model, meta)`` where ``meta`` has ``model_config``, ``track_ids``
+    (organism → ids), ``data_meta`` (organism → window_length, bin_size,
+    target_length, tracks, fingerprint), ``optim`` and ``global_step``.
+    """
+    try:
+        checkpoint = torch.load(ckpt_path, map_location=map_location, weights_only=False)
+    except (OSError, RuntimeError) as err:
+        raise InputError(f"{ckpt_path}: cannot read checkpoint: {err}") from err
+    if "hyper_parameters" not in checkpoint or "model_config" not in checkpoint["hyper_parameters"]:
+        raise InputError(f"{ckpt_path}: not an enformer-lite training checkpoint (no model_config hyperparameter)")
+    hparams = checkpoint["hyper_parameters"]
+    model = (builder or build_from_config)(hparams["model_config"])
+    prefix = "model."
+    state = {k[len(prefix) :]: v for k, v in checkpoint["state_dict"].items() if k.startswith(prefix)}
+    model.load_state_dict(state)
+    model.to(map_location).eval()
+    meta = {key: hparams.get(key) for key in ("model_config", "track_ids", "data_meta", "optim")}
+    meta["global_step"] = int(checkpoint.get("global_step", 0))
+    return model, meta

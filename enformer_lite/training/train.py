@@ -1,0 +1,265 @@
+"""``enformer-lite train``: fit the model on one ``data.h5`` per organism.
+
+Outputs in ``--outdir`` (written only when training has finished):
+``best.ckpt`` (best validation score), ``last.ckpt`` (final step) and
+``metrics.csv`` (Lightning's CSV log, all attempts merged).
+
+Live state sits in ``<outdir>/run/``: Lightning's checkpoints in ``checkpoints/``
+(``last.ckpt`` every ``checkpoint_every_n_steps`` steps, ``best.ckpt`` at each
+validation), the per-attempt CSV logs in ``logs/`` and ``fingerprint.json``. When a killed run is started
+again with the same data and learning settings, it resumes from
+``run/last.ckpt`` and continues the global step; with different settings it
+starts afresh. Workflow managers that delete the declared outputs of a failed
+job never touch ``run/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import shutil
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import pandas as pd
+from lightning.fabric.utilities.rank_zero import rank_zero_only
+from lightning.pytorch.callbacks import Callback, LearningRateMonitor, ModelCheckpoint, TQDMProgressBar
+from lightning.pytorch.loggers import CSVLogger
+
+from enformer_lite.atomic import atomic_output
+from enformer_lite.errors import InputError
+from enformer_lite.training.cli_common import load_params, parse_named_paths, section
+from enformer_lite.training.config import MONITORS, TrainConfig
+from enformer_lite.training.data import EnformerDataModule
+from enformer_lite.training.dataset import H5Meta, split_indices
+from enformer_lite.training.module import EnformerModule, ModelBuilder
+
+log = logging.getLogger(__name__)
+
+RUN_DIR = "run"
+CHECKPOINTS = "checkpoints"
+FINGERPRINT = "fingerprint.json"
+
+
+def model_from_params(
+    model_params: Mapping[str, Any], metas: Mapping[str, H5Meta], builder: ModelBuilder | None = None
+) -> tuple[Any, dict[str, Any]]:
+    """Build the network for these data; returns ``(model, config_dict)``.
+
+    By default ``model_params`` are ``preset`` (default ``lite``) plus any
+    :class:`enformer_lite.model.ModelConfig` field overrides; heads (one per
+    organism, sized by its tracks) and ``target_length`` come from the data.
+    With ``builder``, the config dict is ``model_params`` plus ``heads``,
+    ``target_length`` and ``bin_size`` and is passed to ``builder``.
+    """
+    heads = {name: meta.n_tracks for name, meta in metas.items()}
+    first = next(iter(metas.values()))
+    if builder is not None:
+        config = {**model_params, "heads": heads, "target_length": first.target_length, "bin_size": first.bin_size}
+        return builder(config), config
+    from enformer_lite.model import ModelConfig, build_model
+
+    params = dict(model_params)
+    preset = params.pop("preset", "lite")
+    try:
+        cfg = ModelConfig.from_preset(preset, heads=heads, target_length=first.target_length, **params)
+    except (TypeError, ValueError) as err:
+        raise InputError(f"config model: {err}") from err
+    if cfg.bin_size != first.bin_size:
+        raise InputError(
+            f"{first.path}: bin_size {first.bin_size} bp, but the model config pools to {cfg.bin_size} bp bins "
+            f"(num_conv_tower={cfg.num_conv_tower}); set model.num_conv_tower to log2(bin_size) - 1"
+        )
+    return build_model(cfg), cfg.to_dict()
+
+
+def run_fingerprint(metas: Mapping[str, H5Meta], model_params: Mapping[str, Any], cfg: TrainConfig) -> str:
+    """Hash of everything that decides what is learnt; a run only resumes when it matches."""
+    payload = {
+        "data": {name: [meta.fingerprint or meta.path, meta.n_windows] for name, meta in metas.items()},
+        "model": dict(model_params),
+        "train": cfg.learning_fingerprint(),
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def prepare_run_dir(run_dir: Path, fingerprint: str) -> Path | None:
+    """Return the checkpoint to resume from, or None; clears a run made with other settings."""
+    stamp = run_dir / FINGERPRINT
+    last = run_dir / CHECKPOINTS / "last.ckpt"
+    previous = json.loads(stamp.read_text()).get("fingerprint") if stamp.is_file() else None
+    if previous == fingerprint and last.is_file():
+        log.info("resuming from %s", last)
+        return last
+    if rank_zero_only.rank == 0:
+        if previous is not None and previous != fingerprint:
+            log.info("%s holds a run with other data or settings; starting afresh", run_dir)
+        shutil.rmtree(run_dir / CHECKPOINTS, ignore_errors=True)
+        shutil.rmtree(run_dir / "logs", ignore_errors=True)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        with atomic_output(stamp) as tmp:
+            tmp.write_text(json.dumps({"fingerprint": fingerprint}))
+    return None
+
+
+def merge_metrics(logs_dir: Path) -> pd.DataFrame:
+    """Concatenate the CSV logs of successive attempts (``version_0``, ``version_1``, ...).
+
+    A resumed attempt restarts at its checkpoint's step, so rows that an earlier
+    attempt logged at or after that step (work lost with the crash) are dropped.
+    """
+    frames: list[pd.DataFrame] = []
+    versions = sorted(logs_dir.glob("version_*/metrics.csv"), key=lambda p: int(p.parent.name.split("_")[1]))
+    for path in versions:
+        frame = pd.read_csv(path)
+        if frame.empty:
+            continue
+        first_step = frame["step"].min()
+        frames = [f[f["step"] < first_step] for f in frames]
+        frames.append(frame)
+    if not frames:
+        return pd.DataFrame(columns=["step"])
+    return pd.concat(frames, ignore_index=True)
+
+
+def publish(run_dir: Path, outdir: Path) -> None:
+    """Copy the finished run's checkpoints and merged metrics to ``outdir`` atomically."""
+    for name in ("best.ckpt", "last.ckpt"):
+        with atomic_output(outdir / name) as tmp:
+            shutil.copyfile(run_dir / CHECKPOINTS / name, tmp)
+    metrics = merge_metrics(run_dir / "logs")
+    with atomic_output(outdir / "metrics.csv") as tmp:
+        metrics.to_csv(tmp, index=False)
+
+
+def train(
+    data: Mapping[str, str | Path],
+    outdir: str | Path,
+    model_params: Mapping[str, Any] | None = None,
+    cfg: TrainConfig | None = None,
+    callbacks: Sequence[Callback] = (),
+    builder: ModelBuilder | None = None,
+) -> Path:
+    """Train (or resume) and publish ``best.ckpt``, ``last.ckpt``, ``metrics.csv``; returns ``outdir``.
+
+    ``data`` maps organism (= model head) to its ``data.h5``. ``callbacks`` are
+    extra Lightning callbacks; ``builder`` replaces the default model builder.
+    """
+    cfg = cfg or TrainConfig()
+    model_params = dict(model_params or {})
+    outdir = Path(outdir)
+    run_dir = outdir / RUN_DIR
+    datamodule = EnformerDataModule(
+        data, batch_size=cfg.batch_size, num_workers=cfg.num_workers, augment=cfg.augment, seed=cfg.seed
+    )
+    metas = datamodule.prepare_metas()
+    if not any(len(split_indices(meta.path, "valid")) for meta in metas.values()):
+        raise InputError(f"no windows with split 'valid' in {', '.join(m.path for m in metas.values())}")
+    L.seed_everything(cfg.seed, workers=True, verbose=False)
+    model, model_config = model_from_params(model_params, metas, builder)
+    module = EnformerModule(
+        model,
+        model_config,
+        track_ids={name: [t.id for t in meta.tracks] for name, meta in metas.items()},
+        optim=cfg.optim,
+        data_meta={name: meta.to_dict() for name, meta in metas.items()},
+        log_per_track=cfg.log_per_track,
+    )
+    resume = prepare_run_dir(run_dir, run_fingerprint(metas, model_params, cfg))
+    monitor, mode = MONITORS[cfg.monitor]
+    best = ModelCheckpoint(
+        dirpath=run_dir / CHECKPOINTS, filename="best", monitor=monitor, mode=mode, save_top_k=1,
+        auto_insert_metric_name=False, enable_version_counter=False,
+    )
+    last = ModelCheckpoint(
+        dirpath=run_dir / CHECKPOINTS, save_top_k=0, save_last=True, every_n_train_steps=cfg.checkpoint_every_n_steps,
+        enable_version_counter=False,
+    )
+    all_callbacks: list[Callback] = [best, last, LearningRateMonitor(logging_interval="step"), *callbacks]
+    if cfg.progress_bar:
+        all_callbacks.append(TQDMProgressBar(refresh_rate=max(1, cfg.log_every_n_steps)))
+    hw = cfg.trainer
+    strategy = hw.strategy
+    if strategy in ("ddp", "ddp_spawn") and len(metas) > 1:
+        # Each step trains one organism's head, so the other heads get no gradient on that step.
+        strategy = f"{strategy}_find_unused_parameters_true"
+    trainer = L.Trainer(
+        accelerator=hw.accelerator,
+        devices=hw.devices,
+        strategy=strategy,
+        num_nodes=hw.num_nodes,
+        precision=hw.resolved_precision(),
+        max_steps=cfg.max_steps,
+        max_epochs=-1,
+        val_check_interval=min(cfg.val_check_interval, cfg.max_steps),
+        check_val_every_n_epoch=None,
+        limit_val_batches=cfg.limit_val_batches,
+        num_sanity_val_steps=0,
+        gradient_clip_val=cfg.gradient_clip or None,
+        gradient_clip_algorithm="norm",
+        logger=CSVLogger(run_dir, name="logs"),
+        callbacks=all_callbacks,
+        log_every_n_steps=cfg.log_every_n_steps,
+        enable_progress_bar=cfg.progress_bar,
+        use_distributed_sampler=False,
+        default_root_dir=run_dir,
+    )
+    trainer.fit(module, datamodule=datamodule, ckpt_path=resume)
+    trainer.save_checkpoint(run_dir / CHECKPOINTS / "last.ckpt")
+    if trainer.is_global_zero:
+        if not (run_dir / CHECKPOINTS / "best.ckpt").is_file():
+            raise RuntimeError(f"{run_dir}: training ended without a validation checkpoint (best.ckpt)")
+        publish(run_dir, outdir)
+        log.info("finished at step %d; wrote %s", trainer.global_step, outdir)
+    return outdir
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Flags of ``enformer-lite train``."""
+    parser.add_argument("--data", action="append", required=True, metavar="ORGANISM=DATA.h5",
+                        help="one per organism, e.g. --data human=results/human/data.h5; the name selects the head")
+    parser.add_argument("--outdir", required=True, type=Path, help="writes best.ckpt, last.ckpt, metrics.csv here")
+    parser.add_argument("--params", metavar="JSON|FILE",
+                        help='settings {"model": {...}, "train": {...}} inline or as a JSON/YAML file '
+                             "(the model: and train: sections of the workflow config)")
+    group = parser.add_argument_group("overrides of train settings")
+    group.add_argument("--max-steps", type=int)
+    group.add_argument("--batch-size", type=int)
+    group.add_argument("--lr", type=float)
+    group.add_argument("--seed", type=int)
+    group.add_argument("--num-workers", type=int)
+    group.add_argument("--accelerator", help="cpu, gpu, auto")
+    group.add_argument("--devices", help="number of devices or 'auto'")
+    group.add_argument("--strategy", help="auto, ddp, ...")
+    group.add_argument("--num-nodes", type=int)
+    group.add_argument("--precision", help="auto (bf16-mixed on GPU, else 32-true), 32-true, bf16-mixed, ...")
+
+
+def train_config_from_args(args: argparse.Namespace, train_params: Mapping[str, Any]) -> TrainConfig:
+    """The ``train`` section with command-line overrides applied."""
+    values = dict(train_params)
+    for key in ("max_steps", "batch_size", "lr", "seed", "num_workers"):
+        if getattr(args, key) is not None:
+            values[key] = getattr(args, key)
+    trainer = dict(values.get("trainer") or {})
+    for key in ("accelerator", "devices", "strategy", "num_nodes", "precision"):
+        value = getattr(args, key)
+        if value is not None:
+            trainer[key] = int(value) if key == "devices" and str(value).isdigit() else value
+    values["trainer"] = trainer
+    return TrainConfig.from_dict(values)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Entry point of ``enformer-lite train``."""
+    params = load_params(args.params)
+    unknown = sorted(set(params) - {"model", "train"})
+    if unknown:
+        raise InputError(f"--params: unknown section(s) {', '.join(unknown)}; expected model, train")
+    cfg = train_config_from_args(args, section(params, "train"))
+    train(parse_named_paths(args.data, "--data"), args.outdir, section(params, "model"), cfg)
+    return 0

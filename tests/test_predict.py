@@ -1,0 +1,122 @@
+"""predict: bigWigs read back with pyBigWig equal the untransformed predictions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyBigWig
+import pytest
+import torch
+
+from enformer_lite.errors import InputError
+from enformer_lite.training.config import TrainConfig
+from enformer_lite.training.module import load_model
+from enformer_lite.training.predict import PredictConfig, Region, predict_tracks
+from enformer_lite.training.train import train
+from test_train_support import TRACKS, TinyModel, write_h5
+
+SIZES = {"chr1": 1190, "chr2": 1400, "chr3": 900, "chrUn": 50}
+CLIP_SOFT = 1.6  # within the range of the (seeded) predictions, so that both branches of the inverse run
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("predict")
+    rng = np.random.default_rng(4)
+    fasta = root / "genome.fa"
+    with open(fasta, "w") as handle:
+        for name, size in SIZES.items():
+            seq = "".join(rng.choice(list("ACGT"), size=size))
+            handle.write(f">{name}\n" + "\n".join(seq[i : i + 60] for i in range(0, size, 60)) + "\n")
+    tracks = [{**t, "clip_soft": CLIP_SOFT if t["clip_soft"] is not None else None} for t in TRACKS]
+    human = write_h5(root / "human.h5", "human", ["train", "valid", "test", "test", "train"], tracks=tracks, seed=6)
+    cfg = TrainConfig.from_dict({"max_steps": 2, "batch_size": 2, "val_check_interval": 2, "progress_bar": False})
+    out = train({"human": human}, root / "model", {"channels": 8}, cfg, builder=TinyModel.from_dict)
+    return {"fasta": fasta, "human": human, "ckpt": out / "best.ckpt", "root": root}
+
+
+def expected_bins(model: torch.nn.Module, sequence: str, chrom_size: int, start: int, end: int) -> np.ndarray:
+    """Per-bin predictions, each from a window that holds the bin at its centre (N beyond the chromosome).
+
+    The tiny model sees only a few bp around each bin, so any window containing the bin in its
+    target bins gives the same value; this avoids re-using the tiling under test.
+    """
+    eye = np.concatenate([np.eye(4, dtype=np.float32), np.zeros((1, 4), np.float32)])
+    out = []
+    for bin_start in range(start, end, 16):
+        window_start = bin_start - 64 - 3 * 16  # target bin 3 of 8
+        codes = [("ACGT".index(sequence[p]) if 0 <= p < chrom_size else 4) for p in range(window_start, window_start + 256)]
+        with torch.no_grad():
+            out.append(model(torch.from_numpy(eye[codes][None]), head="human")[0, 3].numpy())
+    return np.array(out)
+
+
+def original_scale(values: np.ndarray) -> np.ndarray:
+    """Invert the tracks table of the test data by hand: CAGE (sum, soft clip, scale 0.5), DNase (mean, scale 2)."""
+    out = values.astype(np.float64).copy()
+    for t in (0, 1):
+        x = out[:, t] / 0.5
+        assert (x > CLIP_SOFT).any() and (x < CLIP_SOFT).any()
+        x = np.where(x > CLIP_SOFT, CLIP_SOFT + (x - CLIP_SOFT) ** 2, x)
+        out[:, t] = x / 16  # bin sum → per-base mean
+    out[:, 2] = out[:, 2] / 2.0
+    return out
+
+
+def read_sequences(fasta: Path) -> dict[str, str]:
+    seqs: dict[str, list[str]] = {}
+    name = ""
+    for line in fasta.read_text().splitlines():
+        if line.startswith(">"):
+            name = line[1:]
+            seqs[name] = []
+        else:
+            seqs[name].append(line)
+    return {k: "".join(v) for k, v in seqs.items()}
+
+
+def test_bigwig_equals_untransformed_predictions(setup: dict[str, Path]) -> None:
+    regions = ("chr1:1000-1190", "chr1:805-1010", "chr3:0-40")  # overlapping, unaligned, at chromosome ends
+    outdir = setup["root"] / "pred"
+    paths = predict_tracks(setup["ckpt"], setup["human"], setup["fasta"], outdir,
+                           PredictConfig(regions=regions, batch_size=1), builder=TinyModel.from_dict)
+    assert [p.name for p in paths] == ["cage_plus.bw", "cage_minus.bw", "dnase.bw"]
+    model, _ = load_model(setup["ckpt"], builder=TinyModel.from_dict)
+    seqs = read_sequences(setup["fasta"])
+    # merged and widened to 16 bp bins: chr1:800-1190 (last bin cut at the chromosome end), chr3:0-48
+    expected = {
+        "chr1": (800, 1190, original_scale(expected_bins(model, seqs["chr1"], 1190, 800, 1190))),
+        "chr3": (0, 48, original_scale(expected_bins(model, seqs["chr3"], 900, 0, 48))),
+    }
+    for t, path in enumerate(paths):
+        bw = pyBigWig.open(str(path))
+        assert bw.chroms() == SIZES
+        for chrom, (start, end, values) in expected.items():
+            intervals = bw.intervals(chrom)
+            starts = list(range(start, end, 16))
+            assert [(s, e) for s, e, _ in intervals] == [(s, min(s + 16, end)) for s in starts]
+            np.testing.assert_allclose([v for _, _, v in intervals], values[:, t], rtol=1e-5)
+        assert bw.intervals("chr2") is None
+        bw.close()
+    assert (outdir / "regions.bed").read_text() == "chr1\t800\t1190\nchr3\t0\t48\n"
+
+
+def test_default_regions_are_test_windows(setup: dict[str, Path]) -> None:
+    outdir = setup["root"] / "default"
+    predict_tracks(setup["ckpt"], setup["human"], setup["fasta"], outdir, PredictConfig(n_default_regions=1),
+                   builder=TinyModel.from_dict)
+    # first test window: row 2, chr3:512-768 → target bins chr3:576-704
+    assert (outdir / "regions.bed").read_text() == "chr3\t576\t704\n"
+    bw = pyBigWig.open(str(outdir / "dnase.bw"))
+    assert len(bw.intervals("chr3")) == 8
+    bw.close()
+
+
+def test_bad_region_names_the_chromosome(setup: dict[str, Path]) -> None:
+    with pytest.raises(InputError, match="chrX"):
+        predict_tracks(setup["ckpt"], setup["human"], setup["fasta"], setup["root"] / "bad",
+                       PredictConfig(regions=("chrX:1-100",)), builder=TinyModel.from_dict)
+    assert not (setup["root"] / "bad").exists()
+    with pytest.raises(InputError, match="expected chrom:start-end"):
+        Region.parse("chr1-100")
