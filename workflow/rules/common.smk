@@ -6,6 +6,10 @@ from enformer_lite.windows import WindowSpec
 
 
 validate(config, "../schemas/config.schema.yaml", set_default=True)
+
+
+include: "resources.smk"
+
 try:
     WINDOW_SPEC = WindowSpec(**config["windows"])
 except InputError as err:

@@ -17,8 +17,7 @@ rule simulate:
     benchmark:
         "benchmarks/simulate.tsv"
     resources:
-        mem_mb=4000,
-        runtime=30,
+        **job_resources(mem_mb=4000, runtime=30),
     conda:
         "../../environment.yml"
     shell:
@@ -38,8 +37,7 @@ checkpoint windows:
     log:
         "logs/windows/{genome}.log",
     resources:
-        mem_mb=4000,
-        runtime=20,
+        **job_resources(mem_mb=4000, runtime=20),
     conda:
         "../../environment.yml"
     shell:
@@ -62,8 +60,7 @@ rule extract:
     benchmark:
         "benchmarks/extract/{genome}/{chrom}.tsv"
     resources:
-        mem_mb=8000,
-        runtime=60,
+        **job_resources(mem_mb=8000, runtime=60),
     conda:
         "../../environment.yml"
     shell:
@@ -82,8 +79,7 @@ rule merge:
     benchmark:
         "benchmarks/merge/{genome}.tsv"
     resources:
-        mem_mb=4000,
-        runtime=60,
+        **job_resources(mem_mb=4000, runtime=60),
     conda:
         "../../environment.yml"
     shell:
