@@ -23,15 +23,29 @@ def gpu_count(group: str) -> int:
     return int(RESOURCES["gpus"][group])
 
 
+def scaled_by_attempt(amount: float):
+    """Resource callable: ``amount`` rounded up on the first attempt, twice that on the second, ...
+
+    A job killed for running out of memory or time is resubmitted with more when Snakemake may
+    retry it (``--retries``; the SLURM profile allows one retry).
+    """
+
+    def value(wildcards, attempt: int) -> int:
+        return max(1, math.ceil(amount * attempt))
+
+    return value
+
+
 def job_resources(mem_mb: int, runtime: int, gpus: str | None = None) -> dict:
     """Resources of one job: ``mem_mb`` (MB) and ``runtime`` (minutes) as needed at demo scale,
-    multiplied by resources.mem_scale and runtime_scale and rounded up; for a GPU-capable rule
+    multiplied by resources.mem_scale and runtime_scale and by the attempt number (1 for the first
+    try, see scaled_by_attempt); for a GPU-capable rule
     (``gpus`` names its group in resources.gpus) ``gpu`` (SLURM --gpus, local --resources gpu=N)
     and ``gpu_model``; ``slurm_partition`` / ``slurm_account`` only where configured, so that a
     profile's default-resources still apply otherwise."""
     out = {
-        "mem_mb": max(1, math.ceil(mem_mb * RESOURCES["mem_scale"])),
-        "runtime": max(1, math.ceil(runtime * RESOURCES["runtime_scale"])),
+        "mem_mb": scaled_by_attempt(mem_mb * RESOURCES["mem_scale"]),
+        "runtime": scaled_by_attempt(runtime * RESOURCES["runtime_scale"]),
     }
     n_gpus = gpu_count(gpus) if gpus else 0
     if n_gpus:
