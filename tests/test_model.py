@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from enformer_lite.model import ModelConfig, build_model, load_model, receptive_field, save_model
-from enformer_lite.model.layers import SoftmaxPool1d, gelu
+from enformer_lite.model.layers import ConvBlock, SoftmaxPool1d, gelu
 
 HEADS = {"human": 5, "mouse": 3}
 
@@ -231,3 +231,71 @@ def test_save_and_load_model(tmp_path) -> None:  # noqa: ANN001
     assert [p.name for p in tmp_path.iterdir()] == ["m.pt"]
     with torch.no_grad():
         assert math.isfinite(float(loaded(x, head="mouse").sum()))
+
+
+# --------------------------------------------------------------------------- fused kernels
+@pytest.mark.parametrize("dropout", [0.0, 0.3])
+@pytest.mark.parametrize("chunk", [1 << 22, 30])
+def test_relative_attention_gradients(dropout: float, chunk: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Backward (which recomputes the probabilities, chunk by chunk) against finite differences."""
+    from enformer_lite.model import attention
+
+    monkeypatch.setattr(attention, "_CHUNK_ELEMENTS", chunk)  # 30 forces one row per chunk
+    g = torch.Generator().manual_seed(4)
+    b, h, t = 2, 3, 5
+    args = [torch.randn(b, h, t, 4, generator=g, dtype=torch.float64, requires_grad=True) for _ in range(3)]
+    args.append(torch.randn(b, h, t, 6, generator=g, dtype=torch.float64, requires_grad=True))
+    args.append(torch.randn(h, 2 * t - 1, 4, generator=g, dtype=torch.float64, requires_grad=True))
+
+    def fn(*a: torch.Tensor) -> torch.Tensor:
+        torch.manual_seed(0)  # the same dropout mask at every evaluation
+        return attention.relative_attention(*a, dropout_p=dropout)
+
+    assert torch.autograd.gradcheck(fn, tuple(args))
+
+
+def test_relative_attention_equals_plain_formula() -> None:
+    from enformer_lite.model.attention import relative_attention
+    from enformer_lite.model.positional import relative_shift
+
+    g = torch.Generator().manual_seed(5)
+    qc, qp, k = (torch.randn(2, 2, 7, 4, generator=g) for _ in range(3))
+    v, rk = torch.randn(2, 2, 7, 3, generator=g), torch.randn(2, 13, 4, generator=g)
+    logits = qc @ k.transpose(-1, -2) + relative_shift(qp @ rk.transpose(-1, -2))
+    expected = torch.nn.functional.scaled_dot_product_attention(qc, k, v, attn_mask=relative_shift(
+        qp @ rk.transpose(-1, -2)), scale=1.0)
+    torch.testing.assert_close(relative_attention(qc, qp, k, v, rk), expected)
+    torch.testing.assert_close(relative_attention(qc, qp, k, v, rk), logits.softmax(-1) @ v)
+
+
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize(("kernel", "dilation"), [(1, 1), (5, 1), (3, 4)])
+def test_conv_block_equals_batchnorm_gelu_conv(training: bool, kernel: int, dilation: int) -> None:
+    """The fused block (folded GELU scale, recomputation in backward) against nn layers in sequence."""
+    import copy
+
+    torch.manual_seed(6)
+    block = ConvBlock(6, 7, kernel, dilation)
+    with torch.no_grad():
+        block.norm.weight.normal_()
+        block.norm.bias.normal_()
+        block.norm.running_mean.normal_()
+        block.norm.running_var.uniform_(0.5, 2.0)
+    ref = copy.deepcopy(block)
+    block.train(training)
+    ref.train(training)
+    x = torch.randn(3, 6, 40, requires_grad=True)
+    x_ref = x.detach().clone().requires_grad_(True)
+    weights = torch.randn(3, 7, 40)
+    y = block(x)
+    (y * weights).sum().backward()
+    normed = ref.norm(x_ref)
+    y_ref = ref.conv(normed * torch.sigmoid(1.702 * normed))
+    (y_ref * weights).sum().backward()
+    torch.testing.assert_close(y, y_ref, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(x.grad, x_ref.grad, rtol=1e-4, atol=1e-5)
+    for (name, p), p_ref in zip(block.named_parameters(), ref.parameters()):
+        torch.testing.assert_close(p.grad, p_ref.grad, rtol=1e-4, atol=1e-4, msg=name)
+    torch.testing.assert_close(block.norm.running_mean, ref.norm.running_mean)
+    torch.testing.assert_close(block.norm.running_var, ref.norm.running_var)
+    assert int(block.norm.num_batches_tracked) == int(ref.norm.num_batches_tracked) == int(training)
