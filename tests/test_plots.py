@@ -1,0 +1,228 @@
+"""Figures: each figure function draws a non-empty image of the expected size from tiny inputs;
+the readers behind them return the numbers an independent computation gives."""
+
+from __future__ import annotations
+
+from itertools import combinations
+from pathlib import Path
+
+import matplotlib.image
+import numpy as np
+import pandas as pd
+import pyfaidx
+import pytest
+import torch
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from scipy import stats
+
+from enformer_lite.cli import main
+from enformer_lite.errors import InputError
+from enformer_lite.plots.accuracy import plot_track_pearson, plot_tss_scatter
+from enformer_lite.plots.loci import auto_loci, parse_locus, read_loci, write_loci
+from enformer_lite.plots.predicted import predict_signal
+from enformer_lite.plots.readers import observed_signal, read_bed
+from enformer_lite.plots.style import DPI, WIDTH, save_figure
+from enformer_lite.plots.tracks import TrackSignal, plot_tracks
+from enformer_lite.plots.training import plot_training_curves, read_metrics
+from enformer_lite.training.predict import Region
+from test_plots_support import BIN, CROP_BP, TARGET, TRACKS, WINDOW, make_world, write_checkpoint, write_data_h5, write_metrics_csv
+
+
+def image(path: Path) -> np.ndarray:
+    """RGB(A) pixels of a PNG, shape (height, width, channels), values in [0, 1]."""
+    return matplotlib.image.imread(path)
+
+
+def ink(pixels: np.ndarray) -> float:
+    """Fraction of pixels that are not white."""
+    return float((pixels[..., :3] < 0.95).any(axis=-1).mean())
+
+
+def check_png(path: Path, fig) -> np.ndarray:
+    """The PNG has the figure's size at DPI and something drawn on it."""
+    pixels = image(path)
+    width, height = fig.get_size_inches()
+    assert pixels.shape[:2] == (int(height * DPI), int(width * DPI))  # matplotlib truncates to whole pixels
+    assert ink(pixels) > 0.02
+    return pixels
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    root = tmp_path_factory.mktemp("world")
+    world = make_world(root)
+    write_data_h5(world, root / "data.h5")
+    write_checkpoint(root / "best.ckpt")
+    return world
+
+
+def synthetic_signals(n_tracks: int, bins: int, seed: int = 0) -> list[TrackSignal]:
+    rng = np.random.default_rng(seed)
+    assays = ["DNASE", "CAGE", "CHIP"]
+    return [
+        TrackSignal(f"track{i}", assays[i % 3], "+" if i % 3 == 1 else ".", rng.gamma(0.5, 2.0, bins),
+                    rng.gamma(0.5, 2.0, bins))
+        for i in range(n_tracks)
+    ]
+
+
+def test_track_plot_png_and_pdf(tmp_path: Path) -> None:
+    region = Region("chr3", 100_000, 100_000 + 200 * BIN)
+    genes = pd.DataFrame({"chrom": "chr3", "tss": [110_000, 120_000], "strand": ["+", "-"], "gene_id": ["gA", "gB"]})
+    elements = pd.DataFrame({"chrom": "chr3", "start": [105_000, 115_000], "end": [105_500, 115_300]})
+    small = plot_tracks(region, BIN, synthetic_signals(2, 200), genes, elements, title="test", marks=[112_000])
+    big = plot_tracks(region, BIN, synthetic_signals(5, 200), genes, elements)
+    paths = save_figure(small, [tmp_path / "small.png", tmp_path / "small.pdf"])
+    save_figure(big, [tmp_path / "big.png"])
+    small_px = check_png(paths[0], small)
+    big_px = check_png(tmp_path / "big.png", big)
+    assert big_px.shape[0] > small_px.shape[0] + 3 * 2 * 0.3 * DPI  # 3 more tracks, two rows each
+    assert paths[1].read_bytes()[:5] == b"%PDF-"
+    assert not list(tmp_path.glob(".*tmp*")), "no temporary files left behind"
+
+
+def test_gene_labels_do_not_overlap(tmp_path: Path) -> None:
+    region = Region("chr1", 0, 100_000)
+    tss = [20_000, 20_500, 21_000, 21_500, 60_000]
+    genes = pd.DataFrame({"chrom": "chr1", "tss": tss, "strand": ["+", "+", "-", "+", "-"],
+                          "gene_id": [f"GENE_LONG_NAME_{i}" for i in range(5)]})
+    fig = plot_tracks(region, BIN, synthetic_signals(1, 100_000 // BIN), genes, None)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    labels = [t for ax in fig.axes for t in ax.texts if t.get_text().strip().startswith("GENE_LONG_NAME")]
+    assert len(labels) >= 4  # at most one of the four crowded labels is left out for lack of lanes
+    boxes = [t.get_window_extent(renderer) for t in labels]
+    for a, b in combinations(boxes, 2):
+        assert not a.overlaps(b)
+
+
+def test_observed_signal_is_the_bin_mean(world) -> None:
+    region = Region("chr2", 256, 256 + 10 * BIN)  # covers the NaN stretch 500-900 of every track
+    got = observed_signal(world.root / "dnase.bw", region, BIN)
+    per_base = np.nan_to_num(world.signal["dnase"]["chr2"][256 : 256 + 10 * BIN])
+    np.testing.assert_allclose(got, per_base.reshape(10, BIN).mean(axis=1), rtol=1e-5)
+    # "2" is matched to "chr2"; bins past the chromosome end are 0
+    tail = observed_signal(world.root / "dnase.bw", Region("2", 12_000 - BIN, 12_000 + BIN), BIN)
+    assert tail[1] == 0.0
+    assert tail[0] == pytest.approx(world.signal["dnase"]["chr2"][-BIN:].mean(), rel=1e-5)
+
+
+def test_read_bed_filters_and_names_bad_lines(world, tmp_path: Path) -> None:
+    rows = read_bed(world.candidates, Region("chr3", 7_300, 9_000))
+    assert rows["name"].tolist() == ["enh1"]
+    bad = tmp_path / "bad.bed"
+    bad.write_text("chr1\t10\t20\tok\nchr1\tten\t20\tbad\n")
+    with pytest.raises(InputError, match=r"bad\.bed line 2"):
+        read_bed(bad)
+
+
+def test_prediction_equals_the_model_on_the_window(world) -> None:
+    from enformer_lite.training.module import load_model
+
+    start = 4096  # a window start; its target span is start + CROP_BP ...
+    region = Region("chr3", start + CROP_BP, start + CROP_BP + TARGET * BIN)
+    got = predict_signal(world.root / "best.ckpt", world.fasta, region, head="human")
+    assert got.region == region and got.values.shape == (TARGET, len(TRACKS))
+    model, _ = load_model(world.root / "best.ckpt")
+    seq = str(pyfaidx.Fasta(str(world.fasta))["chr3"][start : start + WINDOW]).upper()
+    x = torch.tensor(np.array([[base == b for b in "ACGT"] for base in seq], dtype=np.float32))[None]
+    with torch.no_grad():
+        raw = model(x, head="human")[0].numpy()
+    for track in TRACKS:
+        v = raw[:, track["index"]] / track["scale"]
+        if track["clip_soft"] is not None:
+            c = track["clip_soft"]
+            v = np.where(v > c, c + (v - c) ** 2, v)
+        if track["sum_stat"] == "sum":
+            v = v / BIN
+        np.testing.assert_allclose(got.values[:, track["index"]], v, rtol=1e-4, atol=1e-6)
+
+
+def test_auto_loci_start_at_the_strongest_cage(world, tmp_path: Path) -> None:
+    data = world.root / "data.h5"
+    loci = auto_loci(data, world.genes, n=5, width=4_000)
+    # g_hot (chr3:9,000) has by far the most CAGE; test genes only (chr3); loci never overlap
+    assert loci[0].name == "top1_g_hot" and loci[0].region.start <= 9_000 < loci[0].region.end
+    assert {l.region.chrom for l in loci} == {"chr3"}
+    assert "g_train" not in " ".join(l.name for l in loci)
+    spans = sorted((l.region.start, l.region.end) for l in loci)
+    assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:]))
+    configured = parse_locus("mine=chr3:8,000-10,000", 1)
+    others = auto_loci(data, world.genes, n=1, width=4_000, taken=[configured.region])
+    assert "g_hot" not in others[0].name
+    table = tmp_path / "loci.tsv"
+    write_loci([configured, *others], table)
+    assert [l.name for l in read_loci(table)] == ["mine", others[0].name]
+    assert read_loci(table)[0].region == Region("chr3", 8_000, 10_000)
+    with pytest.raises(InputError, match="duplicate"):
+        write_loci([configured, configured], table)
+
+
+def test_track_pearson_figure(tmp_path: Path) -> None:
+    tables = []
+    for genome, n in (("human", 8), ("mouse", 3)):
+        tables.append(pd.DataFrame({
+            "genome": genome, "track_id": [f"{genome}_{i}" for i in range(n)],
+            "assay": ["CAGE" if i % 2 else "DNASE" for i in range(n)], "pearson": np.linspace(0.1, 0.9, n),
+            "pearson_tss": [0.5 if i % 2 else np.nan for i in range(n)],
+        }))
+    fig = plot_track_pearson(tables)
+    save_figure(fig, [tmp_path / "acc.png"])
+    check_png(tmp_path / "acc.png", fig)
+    bars = [ax for ax in fig.axes if ax.patches]
+    assert [len(ax.patches) for ax in bars] == [8, 3]
+    # sorted: the top bar (largest y) is the best track
+    top = max(bars[0].patches, key=lambda p: p.get_y())
+    assert top.get_width() == pytest.approx(0.9)
+
+
+def test_tss_scatter_reports_scipy_pearson(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    observed = rng.gamma(1.0, 20.0, 40)
+    values = pd.DataFrame({"gene_id": [f"g{i}" for i in range(40)], "track_id": "cage",
+                           "observed": observed, "predicted": observed * rng.uniform(0.5, 1.5, 40)})
+    fig = plot_tss_scatter(values, title="human")
+    save_figure(fig, [tmp_path / "tss.png"])
+    check_png(tmp_path / "tss.png", fig)
+    title = fig.axes[0].get_title()
+    raw = stats.pearsonr(values["observed"], values["predicted"]).statistic
+    log = stats.pearsonr(np.log1p(values["observed"]), np.log1p(values["predicted"])).statistic
+    assert f"r = {log:.2f} (log), {raw:.2f} (raw); n = 40 genes" in title
+    empty = plot_tss_scatter(values.iloc[:0])
+    save_figure(empty, [tmp_path / "empty.png"])
+    assert ink(image(tmp_path / "empty.png")) > 0.001
+
+
+def test_training_curves(tmp_path: Path) -> None:
+    write_metrics_csv(tmp_path / "metrics.csv")
+    metrics = read_metrics(tmp_path / "metrics.csv")
+    fig = plot_training_curves(metrics)
+    save_figure(fig, [tmp_path / "train.png"])
+    check_png(tmp_path / "train.png", fig)
+    loss, pearson, lr = fig.axes
+    assert loss.get_ylabel() == "loss" and lr.get_ylabel() == "learning rate"
+    val = [line for line in pearson.get_lines() if line.get_label() == "human"][0]
+    np.testing.assert_allclose(val.get_xdata(), [19, 39, 59])
+    (tmp_path / "bad.csv").write_text("epoch,loss\n0,1\n")
+    with pytest.raises(InputError, match="bad.csv.*'step'"):
+        read_metrics(tmp_path / "bad.csv")
+
+
+def test_plot_tracks_cli_writes_png(world, tmp_path: Path) -> None:
+    out = tmp_path / "locus.png"
+    args = ["plot-tracks", "--checkpoint", str(world.root / "best.ckpt"), "--fasta", str(world.fasta),
+            "--tracks", str(world.tracks), "--genes", str(world.genes), "--candidates", str(world.candidates),
+            "--region", "chr3:4,000-14,000", "--track", "cage_plus", "--track", "dnase", "--out", str(out)]
+    assert main(args) == 0
+    pixels = image(out)
+    assert pixels.shape[1] == WIDTH * DPI and ink(pixels) > 0.02
+    # observed-only, from one bigWig
+    assert main(["plot-tracks", "--bigwig", f"dnase={world.root / 'dnase.bw'}", "--region", "chr1:0-5000",
+                 "--out", str(tmp_path / "obs.png")]) == 0
+    assert (tmp_path / "obs.png").is_file()
+    assert main(["plot-tracks", "--bigwig", f"x={world.root / 'dnase.bw'}", "--region", "chr1:0-5000",
+                 "--out", str(tmp_path / "x.svg")]) == 2
+    assert main(["plot-tracks", "--tracks", str(world.tracks), "--track", "nope", "--region", "chr1:0-5000",
+                 "--out", str(tmp_path / "y.png")]) == 2
+    assert not (tmp_path / "y.png").exists()

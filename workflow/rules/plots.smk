@@ -1,0 +1,114 @@
+# Figures (PNG + PDF) of every stage, each marked for `snakemake --report results/report.html`.
+
+
+include: "plots_common.smk"
+
+
+wildcard_constraints:
+    locus="[A-Za-z0-9_.-]+",
+
+
+checkpoint plot_loci:
+    input:
+        data="results/{genome}/data.h5",
+        genes=plot_optional_file("genes"),
+    output:
+        table="results/plots/{genome}/loci.tsv",
+    params:
+        genes=plot_optional_flag("--genes", "genes"),
+        regions=plot_configured_loci,
+        n=PLOTS["auto_loci"],
+        width=f"--width {PLOTS['locus_width']}" if PLOTS["locus_width"] else "",
+    log:
+        "logs/plots/{genome}/loci.log",
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        "../../environment.yml"
+    shell:
+        "enformer-lite plot loci --data {input.data} {params.genes} --n {params.n} {params.width} "
+        "{params.regions} --out {output.table} 2> {log}"
+
+
+rule plot_locus:
+    input:
+        ckpt=MODEL_CKPT,
+        loci="results/plots/{genome}/loci.tsv",
+        fasta=lambda wc: genome_cfg(wc)["fasta"],
+        tracks=lambda wc: genome_cfg(wc)["tracks"],
+        bigwigs=track_files,
+        genes=plot_optional_file("genes"),
+        candidates=plot_optional_file("candidates"),
+    output:
+        **plot_figure("results/plots/{genome}/tracks/{locus}", "../report/tracks.rst", "Tracks at loci", "{genome}",
+                 genome="{genome}", locus="{locus}"),
+    params:
+        region=plot_locus_region,
+        genes=plot_optional_flag("--genes", "genes"),
+        candidates=plot_optional_flag("--candidates", "candidates"),
+    log:
+        "logs/plots/{genome}/tracks/{locus}.log",
+    benchmark:
+        "benchmarks/plots/{genome}/tracks/{locus}.tsv"
+    resources:
+        mem_mb=4000,
+        runtime=20,
+    conda:
+        "../../environment.yml"
+    shell:
+        "enformer-lite plot-tracks --checkpoint {input.ckpt} --fasta {input.fasta} --head {wildcards.genome} "
+        "--tracks {input.tracks} {params.genes} {params.candidates} --region {params.region} "
+        "--title '{wildcards.genome} {wildcards.locus}' --out {output.png} --out {output.pdf} 2> {log}"
+
+
+rule plot_accuracy:
+    input:
+        tables=expand("results/eval/{genome}.tsv", genome=GENOMES),
+    output:
+        **plot_figure("results/plots/accuracy", "../report/accuracy.rst", "Model accuracy", "per track", figure="accuracy"),
+    params:
+        tables=lambda wc, input: " ".join(f"--eval {t}" for t in input.tables),
+    log:
+        "logs/plots/accuracy.log",
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../../environment.yml"
+    shell:
+        "enformer-lite plot accuracy {params.tables} --out {output.png} --out {output.pdf} 2> {log}"
+
+
+rule plot_tss:
+    input:
+        values="results/eval/{genome}.tss.tsv",
+    output:
+        **plot_figure("results/plots/{genome}/tss_scatter", "../report/tss_scatter.rst", "Model accuracy",
+                      "CAGE at TSS", genome="{genome}"),
+    log:
+        "logs/plots/{genome}/tss_scatter.log",
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../../environment.yml"
+    shell:
+        "enformer-lite plot tss --values {input.values} --title '{wildcards.genome}: CAGE at TSS of test genes' "
+        "--out {output.png} --out {output.pdf} 2> {log}"
+
+
+rule plot_training:
+    input:
+        metrics="results/model/metrics.csv",
+    output:
+        **plot_figure("results/plots/training", "../report/training.rst", "Training", figure="training curves"),
+    log:
+        "logs/plots/training.log",
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../../environment.yml"
+    shell:
+        "enformer-lite plot training --metrics {input.metrics} --out {output.png} --out {output.pdf} 2> {log}"
