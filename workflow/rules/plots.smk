@@ -22,8 +22,7 @@ checkpoint plot_loci:
     log:
         "logs/plots/{genome}/loci.log",
     resources:
-        mem_mb=2000,
-        runtime=10,
+        **job_resources(mem_mb=2000, runtime=10),
     conda:
         "../../environment.yml"
     shell:
@@ -52,8 +51,7 @@ rule plot_locus:
     benchmark:
         "benchmarks/plots/{genome}/tracks/{locus}.tsv"
     resources:
-        mem_mb=4000,
-        runtime=20,
+        **job_resources(mem_mb=4000, runtime=20),
     conda:
         "../../environment.yml"
     shell:
@@ -72,8 +70,7 @@ rule plot_accuracy:
     log:
         "logs/plots/accuracy.log",
     resources:
-        mem_mb=1000,
-        runtime=5,
+        **job_resources(mem_mb=1000, runtime=5),
     conda:
         "../../environment.yml"
     shell:
@@ -89,8 +86,7 @@ rule plot_tss:
     log:
         "logs/plots/{genome}/tss_scatter.log",
     resources:
-        mem_mb=1000,
-        runtime=5,
+        **job_resources(mem_mb=1000, runtime=5),
     conda:
         "../../environment.yml"
     shell:
@@ -106,8 +102,7 @@ rule plot_training:
     log:
         "logs/plots/training.log",
     resources:
-        mem_mb=1000,
-        runtime=5,
+        **job_resources(mem_mb=1000, runtime=5),
     conda:
         "../../environment.yml"
     shell:
