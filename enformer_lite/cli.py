@@ -22,11 +22,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "extract": ("enformer_lite.commands.extract", "extract one chromosome's windows into HDF5"),
     "merge": ("enformer_lite.commands.merge", "merge per-chromosome HDF5 parts into one dataset"),
     "import-weights": ("enformer_lite.model.cli", "convert enformer-pytorch weights into an enformer-lite model file"),
+    "contributions": ("enformer_lite.contributions.cli", "score which candidate elements drive which genes"),
     "plot-tracks": ("enformer_lite.plots.plot_tracks", "draw observed and/or predicted tracks over a region (PNG/PDF)"),
     "plot": ("enformer_lite.plots.commands", "draw one of the workflow's figures from its result files"),
     "train": ("enformer_lite.training.train", "train the model on one data.h5 per organism (resumes a killed run)"),
     "evaluate": ("enformer_lite.training.evaluate", "score a checkpoint on the test windows: Pearson per track and at TSSs"),
     "predict": ("enformer_lite.training.predict", "write predicted tracks as bigWig for chosen regions"),
+    "score-variants": ("enformer_lite.variants.score", "score VCF variants (or one chunk of a VCF) with a trained model"),
+    "gather-variants": ("enformer_lite.variants.gather", "merge variant-score chunks into tables, HDF5 and an annotated VCF"),
+    "eval-variants": ("enformer_lite.variants.evaluate", "correlate predicted variant effects with the simulator's truth"),
 }
 
 

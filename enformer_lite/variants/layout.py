@@ -1,0 +1,99 @@
+"""Where a variant sits in the model's input window, and the reference/alternative sequences.
+
+Window layout: a variant whose first REF base is at 0-based ``s`` is scored in the window of
+``window_length`` bp centred on the grid point nearest to ``s``:
+``centre = floor((s + grid // 2) / grid) * grid``, ``window_start = centre - window_length // 2``.
+With ``grid = 1`` the variant sits exactly at index ``window_length // 2`` (the Enformer
+convention); a coarser grid lets every variant within one grid cell share one reference
+window. Sequence beyond a chromosome end is N.
+
+Alternative sequences are built the way kipoiseq's ``VariantSeqExtractor.extract(interval,
+[variant], anchor=variant.start, fixed_len=True)`` builds them: bases left of the variant are
+the reference, then the ALT, then the reference after REF, cut to ``window_length`` (an
+insertion pushes bases out at the right end; a deletion pulls more reference in from the right).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pyfaidx
+
+from enformer_lite.genome import fetch_codes
+from enformer_lite.sequence import encode
+
+
+@dataclass(frozen=True)
+class WindowLayout:
+    """Window geometry of a trained model plus the centring grid (all in bp)."""
+
+    window_length: int
+    bin_size: int
+    target_length: int
+    grid: int = 1
+
+    def __post_init__(self) -> None:
+        bins, extra = divmod(self.window_length, self.bin_size)
+        if extra or bins < self.target_length or (bins - self.target_length) % 2:
+            raise ValueError(
+                f"window_length {self.window_length} with bin_size {self.bin_size} cannot hold "
+                f"{self.target_length} central target bins"
+            )
+        if not 1 <= self.grid <= self.window_length // 4:
+            raise ValueError(f"grid {self.grid} must lie in 1..window_length/4 = {self.window_length // 4}")
+
+    @property
+    def crop(self) -> int:
+        """bp between the window start and the first target bin."""
+        return (self.window_length // self.bin_size - self.target_length) // 2 * self.bin_size
+
+    @property
+    def target_span(self) -> int:
+        """bp covered by the target bins."""
+        return self.target_length * self.bin_size
+
+    def window_start(self, start: int) -> int:
+        """Start of the window of a variant whose first REF base is at 0-based ``start``."""
+        centre = (start + self.grid // 2) // self.grid * self.grid
+        return centre - self.window_length // 2
+
+    def target_start(self, window_start: int) -> int:
+        """Genome position of the first target bin of the window starting at ``window_start``."""
+        return window_start + self.crop
+
+
+def apply_allele(
+    reference: npt.NDArray[np.uint8], offset: int, ref_length: int, alt: npt.NDArray[np.uint8], length: int
+) -> npt.NDArray[np.uint8]:
+    """Alternative window codes (length,) from reference codes starting at the window start.
+
+    ``reference`` must reach ``length + max(0, ref_length - len(alt))`` bases so that a
+    deletion can be filled from the right; ``offset`` is the variant's index in the window.
+    """
+    if not 0 <= offset < length:
+        raise ValueError(f"variant offset {offset} lies outside the window of {length} bp")
+    needed = length + max(0, ref_length - len(alt))
+    if reference.shape[0] < needed:
+        raise ValueError(f"reference has {reference.shape[0]} bases, {needed} needed")
+    kept = min(len(alt), length - offset)
+    rest = length - offset - kept
+    tail_start = offset + ref_length
+    return np.concatenate([reference[:offset], alt[:kept], reference[tail_start : tail_start + rest]])
+
+
+def window_sequences(
+    fasta: pyfaidx.Fasta, chrom: str, window_start: int, edits: Sequence[tuple[int, str, str]], layout: WindowLayout
+) -> tuple[npt.NDArray[np.uint8], list[npt.NDArray[np.uint8]]]:
+    """Reference codes (L,) of one window and alternative codes (L,) for each edit in it.
+
+    ``edits`` are ``(start, ref, alt)`` with 0-based ``start`` inside the window; each
+    alternative carries only its own edit.
+    """
+    extra = max([0, *(len(ref) - len(alt) for _, ref, alt in edits)])
+    length = layout.window_length
+    reference = fetch_codes(fasta, chrom, window_start, window_start + length + extra)
+    alternatives = [apply_allele(reference, start - window_start, len(ref), encode(alt), length) for start, ref, alt in edits]
+    return reference[:length], alternatives

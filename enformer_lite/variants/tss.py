@@ -1,0 +1,63 @@
+"""Genes whose TSS falls in the target bins of a variant's window."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from enformer_lite.genome import resolve_chrom
+from enformer_lite.training.genes import read_genes_bed
+
+
+@dataclass(frozen=True)
+class GenesInWindow:
+    """Genes found in one window: row indices into the index, TSS positions and target bins, each (G,)."""
+
+    rows: npt.NDArray[np.int64]
+    tss: npt.NDArray[np.int64]
+    bins: npt.NDArray[np.int64]
+
+
+class TSSIndex:
+    """TSS positions per chromosome (FASTA names), sorted, for range look-ups.
+
+    Attributes:
+        gene_id, strand: (G,) per gene, in index row order.
+    """
+
+    def __init__(self, chrom: npt.ArrayLike, tss: npt.ArrayLike, gene_id: npt.ArrayLike, strand: npt.ArrayLike) -> None:
+        chrom_arr = np.asarray(chrom, dtype=str)
+        order = np.lexsort((np.asarray(tss), chrom_arr))
+        self.chrom = chrom_arr[order]
+        self.tss = np.asarray(tss, dtype=np.int64)[order]
+        self.gene_id = np.asarray(gene_id, dtype=str)[order]
+        self.strand = np.asarray(strand, dtype=str)[order]
+        names, first, counts = np.unique(self.chrom, return_index=True, return_counts=True)
+        self._span = {str(n): (int(f), int(f + c)) for n, f, c in zip(names, first, counts)}
+
+    @classmethod
+    def from_bed(cls, path: str | os.PathLike[str], fasta_chroms: list[str]) -> TSSIndex:
+        """Read a BED6 TSS file; chromosome names are mapped to the FASTA's, unknown ones dropped."""
+        genes = read_genes_bed(path)
+        mapped = [resolve_chrom(c, fasta_chroms) for c in genes["chrom"]]
+        keep = np.array([m is not None for m in mapped], dtype=bool)
+        return cls(
+            np.array([m for m in mapped if m is not None], dtype=str),
+            genes["tss"].to_numpy()[keep],
+            genes["gene_id"].astype(str).to_numpy()[keep],
+            genes["strand"].astype(str).to_numpy()[keep],
+        )
+
+    def __len__(self) -> int:
+        return len(self.tss)
+
+    def in_target(self, chrom: str, target_start: int, bin_size: int, target_length: int) -> GenesInWindow:
+        """Genes with ``target_start <= TSS < target_start + target_length * bin_size``."""
+        a, b = self._span.get(chrom, (0, 0))
+        lo, hi = np.searchsorted(self.tss[a:b], [target_start, target_start + target_length * bin_size])
+        rows = np.arange(a + lo, a + hi, dtype=np.int64)
+        tss = self.tss[rows]
+        return GenesInWindow(rows, tss, (tss - target_start) // bin_size)

@@ -1,0 +1,154 @@
+"""Reading VCFs: multi-allelic split, skip reasons, chromosome names, REF policy, malformed input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from enformer_lite.errors import InputError
+from enformer_lite.genome import open_fasta
+from enformer_lite.variants.alleles import Allele, AlleleReader, Skip, count_records, iter_records
+from enformer_lite.variants.config import ScoreConfig
+from test_variants_support import random_genome, write_vcf
+
+
+@pytest.fixture(scope="module")
+def genome(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    return random_genome(tmp_path_factory.mktemp("vcf"), {"chr1": 2000, "chr2": 1500, "chrM": 300}, seed=5)
+
+
+def _read(vcf: Path, fasta_path: Path, **settings: object) -> tuple[list[Allele], list[Skip], AlleleReader]:
+    reader = AlleleReader(open_fasta(fasta_path), ScoreConfig(**settings), str(vcf))
+    items = list(reader.read(iter_records(vcf)))
+    return [i for i in items if isinstance(i, Allele)], [i for i in items if isinstance(i, Skip)], reader
+
+
+def _other(base: str) -> str:
+    return "A" if base != "A" else "C"
+
+
+@pytest.mark.parametrize("bgzip", [False, True])
+def test_alleles_and_skip_reasons(tmp_path: Path, genome: tuple[Path, dict[str, str]], bgzip: bool) -> None:
+    fasta, seq = genome
+    c1 = seq["chr1"]
+    b100, b200 = c1[99], c1[199]
+    others = [b for b in "ACGT" if b != b100]
+    records = [
+        f"chr1\t100\trsA\t{b100}\t{others[0]},{others[1]},*",                 # 2 scored, star
+        f"chr1\t200\t.\t{b200}\t<DEL>",                                       # symbolic
+        f"chr1\t300\t.\t{c1[299]}\t.",                                        # no ALT
+        f"chr1\t400\t.\t{c1[399]}\t{c1[399]}",                                # ALT = REF
+        f"chr1\t500\t.\t{c1[499]}\tR",                                        # IUPAC ALT
+        f"chr1\t600\tdel1\t{c1[599:604]}\t{c1[599]}",                         # deletion, scored
+        f"chr1\t700\tins1\t{c1[699]}\t{c1[699]}GATTACA",                      # insertion, scored
+        f"chr1\t1999\t.\t{c1[1998:2000]}T\t{c1[1998]}",                       # REF runs past the end
+        f"chrUn\t10\t.\tA\tG",                                               # unknown chromosome
+        f"chr1\t800\tmm\t{_other(c1[799])}\t{c1[799]}",                       # REF mismatch
+        f"chr1\t900\t.\t{c1[899]}\t{c1[899]}N[chr2:100[",                     # breakend
+    ]
+    vcf = write_vcf(tmp_path / "in.vcf", records, {"chr1": 2000}, bgzip=bgzip)
+    alleles, skips, reader = _read(vcf, fasta)
+    assert [(a.record, a.alt_index, a.pos, a.ref, a.alt) for a in alleles] == [
+        (0, 0, 100, b100, others[0]), (0, 1, 100, b100, others[1]),
+        (5, 0, 600, c1[599:604], c1[599]), (6, 0, 700, c1[699], c1[699] + "GATTACA"),
+    ]
+    assert alleles[0].id == "rsA" and alleles[2].is_indel and not alleles[0].is_indel
+    reasons = {(s.record, s.alt_index): s.reason for s in skips}
+    assert reasons == {
+        (0, 2): "star_alt", (1, 0): "symbolic_alt", (2, 0): "no_alt", (3, 0): "alt_equals_ref",
+        (4, 0): "bad_allele", (7, 0): "outside_chrom", (8, 0): "unknown_chrom", (9, 0): "ref_mismatch",
+        (10, 0): "symbolic_alt",
+    }
+    assert reader.n_alleles == 13
+    assert sum(reader.skipped.values()) == 9
+    assert "4 scored, 9 skipped" in reader.summary()
+    assert count_records(vcf) == 11
+
+
+def test_record_range(tmp_path: Path, genome: tuple[Path, dict[str, str]]) -> None:
+    fasta, seq = genome
+    records = [f"chr1\t{p}\t.\t{seq['chr1'][p - 1]}\t{_other(seq['chr1'][p - 1])}" for p in range(10, 110, 10)]
+    vcf = write_vcf(tmp_path / "in.vcf", records)
+    assert [i for i, _ in iter_records(vcf, 3, 6)] == [3, 4, 5]
+    assert [v.POS for _, v in iter_records(vcf, 8)] == [90, 100]
+
+
+def test_chromosome_names_are_harmonised(tmp_path: Path, genome: tuple[Path, dict[str, str]]) -> None:
+    fasta, seq = genome
+    records = [
+        f"1\t50\t.\t{seq['chr1'][49]}\t{_other(seq['chr1'][49])}",
+        f"MT\t20\t.\t{seq['chrM'][19]}\t{_other(seq['chrM'][19])}",
+        f"scaffold_b\t30\t.\t{seq['chr2'][29]}\t{_other(seq['chr2'][29])}",
+        f"chr9\t30\t.\tA\tG",
+    ]
+    vcf = write_vcf(tmp_path / "in.vcf", records)
+    alleles, skips, _ = _read(vcf, fasta)
+    assert [(a.vcf_chrom, a.chrom) for a in alleles] == [("1", "chr1"), ("MT", "chrM")]
+    assert [s.reason for s in skips] == ["unknown_chrom", "unknown_chrom"]
+    alleles, skips, _ = _read(vcf, fasta, chrom_map={"scaffold_b": "chr2"})
+    assert [(a.vcf_chrom, a.chrom) for a in alleles] == [("1", "chr1"), ("MT", "chrM"), ("scaffold_b", "chr2")]
+    assert [(s.chrom, s.reason) for s in skips] == [("chr9", "unknown_chrom")]
+
+
+def test_ref_mismatch_policies(tmp_path: Path, genome: tuple[Path, dict[str, str]]) -> None:
+    fasta, seq = genome
+    c1 = seq["chr1"]
+    genome_base = c1[149]
+    wrong = _other(genome_base)
+    third = next(b for b in "ACGT" if b not in (genome_base, wrong))
+    records = [
+        f"chr1\t150\trsflip\t{wrong}\t{genome_base},{third}",    # ALT 1 is the genome base, ALT 2 is not
+        f"chr1\t250\trsindel\t{_other(c1[249])}{c1[250]}\t{_other(c1[249])}",  # mismatching deletion
+    ]
+    vcf = write_vcf(tmp_path / "in.vcf", records)
+
+    alleles, skips, _ = _read(vcf, fasta, ref_mismatch="skip")
+    assert alleles == []
+    assert [(s.record, s.alt_index, s.reason) for s in skips] == [(0, 0, "ref_mismatch"), (0, 1, "ref_mismatch"), (1, 0, "ref_mismatch")]
+    assert skips[0].detail == f"FASTA has {genome_base}"
+
+    alleles, skips, _ = _read(vcf, fasta, ref_mismatch="flip")
+    assert [(a.record, a.alt_index, a.ref, a.alt, a.flipped) for a in alleles] == [(0, 0, genome_base, wrong, True)]
+    assert [(s.record, s.alt_index, s.reason) for s in skips] == [(0, 1, "ref_mismatch"), (1, 0, "ref_mismatch")]
+
+    with pytest.raises(InputError, match=r"in\.vcf record 1 \(chr1:150 rsflip\): REF .* does not match the FASTA"):
+        _read(vcf, fasta, ref_mismatch="error")
+
+
+def test_indel_policy_and_length_limit(tmp_path: Path, genome: tuple[Path, dict[str, str]]) -> None:
+    fasta, seq = genome
+    c1 = seq["chr1"]
+    records = [f"chr1\t300\t.\t{c1[299:302]}\t{c1[299]}", f"chr1\t400\t.\t{c1[399:420]}\t{c1[399]}"]
+    vcf = write_vcf(tmp_path / "in.vcf", records)
+    alleles, skips, _ = _read(vcf, fasta, indels=False)
+    assert alleles == [] and [s.reason for s in skips] == ["indel", "indel"]
+    alleles, skips, _ = _read(vcf, fasta, max_indel_length=10)
+    assert [a.pos for a in alleles] == [300]
+    assert [(s.pos, s.reason) for s in skips] == [(400, "long_allele")]
+
+
+def test_lower_case_alleles_are_upper_cased(tmp_path: Path, genome: tuple[Path, dict[str, str]]) -> None:
+    fasta, seq = genome
+    base = seq["chr1"][9]
+    vcf = write_vcf(tmp_path / "in.vcf", [f"chr1\t10\t.\t{base.lower()}\t{_other(base).lower()}"])
+    alleles, _, _ = _read(vcf, fasta)
+    assert (alleles[0].ref, alleles[0].alt) == (base, _other(base))
+
+
+def test_malformed_record_names_file_and_line(tmp_path: Path, genome: tuple[Path, dict[str, str]]) -> None:
+    fasta, seq = genome
+    records = [f"chr1\t10\t.\t{seq['chr1'][9]}\tG", "chr1\tten\t.\tA\tG", "chr1\t30\t.\tA\tG"]
+    for bgzip in (False, True):
+        vcf = write_vcf(tmp_path / f"bad{int(bgzip)}.vcf", records, bgzip=bgzip)
+        with pytest.raises(InputError, match=rf"{vcf.name} line 4 \(record 2\): malformed VCF record 'chr1\\tten"):
+            _read(vcf, fasta)
+
+
+def test_missing_and_non_vcf_files(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="VCF file not found"):
+        list(iter_records(tmp_path / "absent.vcf"))
+    junk = tmp_path / "junk.vcf"
+    junk.write_text("this is not a VCF\n")
+    with pytest.raises(InputError, match="junk.vcf"):
+        list(iter_records(junk))
