@@ -55,7 +55,8 @@ def read_test_split(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def test_pearson_matches_scipy(trained: dict[str, Path]) -> None:
-    table = evaluate(trained["ckpt"], trained["human"], genes=trained["genes"], builder=TinyModel.from_dict)
+    result = evaluate(trained["ckpt"], trained["human"], genes=trained["genes"], builder=TinyModel.from_dict)
+    table = result.tracks
     model, _ = load_model(trained["ckpt"], builder=TinyModel.from_dict)
     x, y, starts = read_test_split(trained["human"])
     with torch.no_grad():
@@ -71,6 +72,9 @@ def test_pearson_matches_scipy(trained: dict[str, Path]) -> None:
         p = [pred[window_of[c], (tss - starts[window_of[c]] - 64) // 16, track] for c, tss in genes]
         o = [y[window_of[c], (tss - starts[window_of[c]] - 64) // 16, track] for c, tss in genes]
         row = table.loc[track]
+        per_gene = result.tss[result.tss["track_id"] == table.loc[track, "track_id"]]
+        assert list(zip(per_gene["chrom"], per_gene["tss"])) == genes
+        np.testing.assert_allclose(per_gene["predicted"], p, rtol=1e-6)
         assert row["n_genes"] == len(genes)
         assert row["pearson_tss"] == pytest.approx(stats.pearsonr(p, o).statistic, abs=1e-5)
         assert row["pearson_tss_log1p"] == pytest.approx(stats.pearsonr(np.log1p(p), np.log1p(o)).statistic, abs=1e-5)
@@ -79,7 +83,7 @@ def test_pearson_matches_scipy(trained: dict[str, Path]) -> None:
 
 def test_test_time_averaging(trained: dict[str, Path]) -> None:
     cfg = EvalConfig(reverse_complement=True, shifts=(-2, 0, 1))
-    table = evaluate(trained["ckpt"], trained["human"], cfg=cfg, builder=TinyModel.from_dict)
+    table = evaluate(trained["ckpt"], trained["human"], cfg=cfg, builder=TinyModel.from_dict).tracks
     model, _ = load_model(trained["ckpt"], builder=TinyModel.from_dict)
     x, y, _ = read_test_split(trained["human"])
     passes = []

@@ -3,7 +3,9 @@
 Writes a TSV with one row per track:
 
 ==================  ====================================================================
-genome, track_*     which track (index, id, assay, strand)
+genome, head        the data's genome and the model head that scored it
+track_*, assay,     which track (index, id, assay, strand)
+strand
 n_positions         test bins × windows compared
 pearson             Pearson r across all test positions (training scale, torchmetrics)
 n_genes             test genes used for the TSS score (CAGE tracks only)
@@ -15,6 +17,7 @@ A gene counts when its TSS lies in the central target bins of a test window
 (the most central window if several). Stranded CAGE tracks (strand ``+``/``-``)
 are scored on genes of the same strand; unstranded ones on all genes. The TSS
 signal is the sum over the TSS bin and ``tss_flank_bins`` bins on either side.
+With ``--tss-out`` the per-gene values behind ``pearson_tss`` are written too.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from torchmetrics.regression import PearsonCorrCoef
 
 from enformer_lite.atomic import atomic_output
 from enformer_lite.errors import InputError
+from enformer_lite.tracks import TrackSpec
 from enformer_lite.training.cli_common import add_inference_flags, settings_from_args
 from enformer_lite.training.config import from_mapping
 from enformer_lite.training.data import collate_organism_batch
@@ -88,6 +92,31 @@ def tss_signal(values: np.ndarray, bins: np.ndarray, flank: int) -> np.ndarray:
     return cumulative[hi] - cumulative[lo]
 
 
+TSS_COLUMNS = ["gene_id", "chrom", "tss", "strand", "track_id", "observed", "predicted"]
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    """``tracks``: one row per track (see the module docstring); ``tss``: one row per test gene and
+    CAGE track with the TSS signal, columns :data:`TSS_COLUMNS` (training scale)."""
+
+    tracks: pd.DataFrame
+    tss: pd.DataFrame
+
+
+def tss_rows(placed: pd.DataFrame, tracks: list[TrackSpec], observed: np.ndarray, predicted: np.ndarray) -> pd.DataFrame:
+    """Long table of per-gene TSS values (G, K) for K tracks; stranded tracks keep same-strand genes."""
+    frames = []
+    for j, track in enumerate(tracks):
+        use = (placed["strand"] == track.strand).to_numpy() if track.strand in ("+", "-") else np.ones(len(placed), bool)
+        frames.append(pd.DataFrame({
+            "gene_id": placed["gene_id"].to_numpy()[use], "chrom": placed["chrom"].to_numpy()[use],
+            "tss": placed["tss"].to_numpy()[use], "strand": placed["strand"].to_numpy()[use],
+            "track_id": track.id, "observed": observed[use, j], "predicted": predicted[use, j],
+        }))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=TSS_COLUMNS)
+
+
 def evaluate(
     checkpoint: str | Path,
     data: str | Path,
@@ -95,45 +124,48 @@ def evaluate(
     genes: str | Path | None = None,
     cfg: EvalConfig | None = None,
     builder: ModelBuilder | None = None,
-) -> pd.DataFrame:
-    """Score the test windows of ``data`` with the model in ``checkpoint``; one row per track."""
+) -> EvalResult:
+    """Score the test windows of ``data`` with the model in ``checkpoint``."""
     cfg = cfg or EvalConfig()
     model, meta, head, device = open_trained(checkpoint, data, head, cfg.device, builder)
     windows = read_windows(data)
     test_rows = np.flatnonzero(windows["split"] == "test")
     if not len(test_rows):
         raise InputError(f"{data}: no windows with split 'test'")
-    cage = [t.index for t in meta.tracks if t.assay.upper() == "CAGE"]
-    placed = None
+    cage = [t for t in meta.tracks if t.assay.upper() == "CAGE"]
+    cage_columns = [t.index for t in cage]
+    placed = pd.DataFrame(columns=["gene_id", "chrom", "tss", "strand", "window", "bin"])
     if genes and cage:
         placed = place_genes(
             read_genes_bed(genes), windows["chrom"][test_rows], windows["start"][test_rows],
             meta.window_length, meta.bin_size, meta.target_length,
         )
         log.info("%s: %d genes have their TSS in the target bins of a test window", genes, len(placed))
-    by_window = {} if placed is None else {w: g.index.to_numpy() for w, g in placed.groupby("window")}
-    n_genes = 0 if placed is None else len(placed)
-    pred_tss = np.zeros((n_genes, len(cage)))
-    obs_tss = np.zeros((n_genes, len(cage)))
+    genes_of_window = {w: g.index.to_numpy() for w, g in placed.groupby("window")}
+    predicted_tss = np.zeros((len(placed), len(cage)))
+    observed_tss = np.zeros((len(placed), len(cage)))
 
     metric = PearsonCorrCoef(num_outputs=meta.n_tracks).to(device)
     dataset = WindowDataset(meta, test_rows, organism=head)
     loader = DataLoader(dataset, batch_size=cfg.batch_size, collate_fn=collate_organism_batch, num_workers=cfg.num_workers)
     seen = 0
-    for batch in loader:
-        x, y = batch["x"].to(device), batch["y"].to(device)
-        pred = predict(model, x, head, meta.strand_pair, cfg.tta)
-        metric.update(pred.reshape(-1, meta.n_tracks), y.reshape(-1, meta.n_tracks))
-        pred_np, y_np = pred.cpu().numpy(), y.cpu().numpy()
-        for b in range(len(pred_np)):
-            rows = by_window.get(seen + b)
-            if rows is None:
-                continue
-            bins = placed["bin"].to_numpy()[rows]
-            pred_tss[rows] = tss_signal(pred_np[b][:, cage], bins, cfg.tss_flank_bins)
-            obs_tss[rows] = tss_signal(y_np[b][:, cage], bins, cfg.tss_flank_bins)
-        seen += len(pred_np)
+    try:
+        for batch in loader:
+            x, y = batch["x"].to(device), batch["y"].to(device)
+            pred = predict(model, x, head, meta.strand_pair, cfg.tta)
+            metric.update(pred.reshape(-1, meta.n_tracks), y.reshape(-1, meta.n_tracks))
+            pred_np, y_np = pred.cpu().numpy(), y.cpu().numpy()
+            for b in range(len(pred_np)):
+                rows = genes_of_window.get(seen + b)
+                if rows is not None:
+                    bins = placed["bin"].to_numpy()[rows]
+                    predicted_tss[rows] = tss_signal(pred_np[b][:, cage_columns], bins, cfg.tss_flank_bins)
+                    observed_tss[rows] = tss_signal(y_np[b][:, cage_columns], bins, cfg.tss_flank_bins)
+            seen += len(pred_np)
+    finally:
+        dataset.close()
     per_track = metric.compute().reshape(-1).cpu().numpy()
+    tss = tss_rows(placed, cage, observed_tss, predicted_tss)
     records = []
     for track in meta.tracks:
         row = {
@@ -142,15 +174,13 @@ def evaluate(
             "pearson": float(per_track[track.index]), "n_genes": 0,
             "pearson_tss": float("nan"), "pearson_tss_log1p": float("nan"),
         }
-        if placed is not None and track.index in cage:
-            j = cage.index(track.index)
-            use = np.ones(n_genes, bool) if track.strand not in "+-" else (placed["strand"] == track.strand).to_numpy()
-            p, o = pred_tss[use, j], obs_tss[use, j]
-            row.update(n_genes=int(use.sum()), pearson_tss=pearson(p, o),
+        if track in cage and len(placed):
+            mine = tss[tss["track_id"] == track.id]
+            p, o = mine["predicted"].to_numpy(float), mine["observed"].to_numpy(float)
+            row.update(n_genes=len(mine), pearson_tss=pearson(p, o),
                        pearson_tss_log1p=pearson(np.log1p(np.maximum(p, 0)), np.log1p(np.maximum(o, 0))))
         records.append(row)
-    dataset.close()
-    return pd.DataFrame.from_records(records)
+    return EvalResult(pd.DataFrame.from_records(records), tss)
 
 
 def write_table(table: pd.DataFrame, out: str | Path) -> None:
@@ -165,16 +195,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", required=True, help="data.h5 of one genome; its 'test' windows are scored")
     parser.add_argument("--head", help="model head to use (default: the genome attribute of --data)")
     parser.add_argument("--genes", help="genes BED6 (chrom, tss, tss+1, id, score, strand) for the TSS score")
-    parser.add_argument("--out", required=True, help="output TSV")
+    parser.add_argument("--out", required=True, help="output TSV, one row per track")
+    parser.add_argument("--tss-out", help="also write the per-gene TSS values (gene_id, chrom, tss, strand, "
+                                          "track_id, observed, predicted) to this TSV")
     add_inference_flags(parser, "evaluate")
 
 
 def run(args: argparse.Namespace) -> int:
     """Entry point of ``enformer-lite evaluate``."""
     cfg = EvalConfig.from_dict(settings_from_args(args, "evaluate"))
-    table = evaluate(args.checkpoint, args.data, args.head, args.genes or None, cfg)
-    write_table(table, args.out)
-    for row in table.itertuples():
+    result = evaluate(args.checkpoint, args.data, args.head, args.genes or None, cfg)
+    write_table(result.tracks, args.out)
+    if args.tss_out:
+        write_table(result.tss, args.tss_out)
+    for row in result.tracks.itertuples():
         log.info("%s %s: r=%.3f over positions; TSS r=%.3f over %d genes", row.head, row.track_id, row.pearson,
                  row.pearson_tss, row.n_genes)
     return 0

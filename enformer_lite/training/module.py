@@ -102,7 +102,8 @@ class EnformerModule(L.LightningModule):
         _, _, loss = self._step(batch)
         size = batch["x"].shape[0]
         self.log("train/loss", loss, on_step=True, on_epoch=False, prog_bar=True, batch_size=size)
-        self.log(f"train/{batch['organism']}/loss", loss, on_step=True, on_epoch=False, batch_size=size)
+        # Per organism, an epoch mean: a per-step value would go stale on the other organism's steps.
+        self.log(f"train/{batch['organism']}/loss", loss, on_step=False, on_epoch=True, batch_size=size, sync_dist=True)
         return loss
 
     def validation_step(self, batch: Mapping[str, Any], batch_idx: int) -> None:

@@ -51,7 +51,8 @@ def model_from_params(
     """Build the network for these data; returns ``(model, config_dict)``.
 
     By default ``model_params`` are ``preset`` (default ``lite``) plus any
-    :class:`enformer_lite.model.ModelConfig` field overrides; heads (one per
+    :class:`enformer_lite.model.ModelConfig` field overrides (``None`` keeps the
+    preset's value); heads (one per
     organism, sized by its tracks) and ``target_length`` come from the data.
     With ``builder``, the config dict is ``model_params`` plus ``heads``,
     ``target_length`` and ``bin_size`` and is passed to ``builder``.
@@ -63,7 +64,7 @@ def model_from_params(
         return builder(config), config
     from enformer_lite.model import ModelConfig, build_model
 
-    params = dict(model_params)
+    params = {key: value for key, value in model_params.items() if value is not None}  # None: preset's value
     preset = params.pop("preset", "lite")
     try:
         cfg = ModelConfig.from_preset(preset, heads=heads, target_length=first.target_length, **params)

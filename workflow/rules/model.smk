@@ -1,0 +1,98 @@
+# Model: train on every genome's data.h5, then score the test windows and write predicted bigWigs.
+# The training job resumes from results/model/run/checkpoints/last.ckpt when it is run again after
+# a crash; that directory is not a declared output, so Snakemake does not delete it on failure.
+import json
+import shlex
+
+
+def settings_json(*sections):
+    """The named config sections as one JSON object for the CLI's --params."""
+    return json.dumps({name: config.get(name) or {} for name in sections}, sort_keys=True)
+
+
+def optional_genes_flag(wildcards, input):
+    """``--genes BED`` when the genome has a genes file, else nothing."""
+    return f"--genes {shlex.quote(input.genes[0])}" if input.genes else ""
+
+
+def model_targets():
+    """Evaluation tables and predicted-track folders of every genome."""
+    return expand("results/eval/{genome}.tsv", genome=GENOMES) + expand(
+        "results/predict/{genome}", genome=GENOMES
+    )
+
+
+rule train:
+    input:
+        data=expand("results/{genome}/data.h5", genome=GENOMES),
+    output:
+        best="results/model/best.ckpt",
+        last="results/model/last.ckpt",
+        metrics="results/model/metrics.csv",
+    params:
+        data=lambda wc, input: " ".join(f"--data {g}={shlex.quote(p)}" for g, p in zip(GENOMES, input.data)),
+        settings=settings_json("model", "train"),
+        outdir=lambda wc, output: os.path.dirname(output.best),
+        launcher=train_launcher(),
+    log:
+        "logs/train.log",
+    benchmark:
+        "benchmarks/train.tsv"
+    threads: job_threads()
+    resources:
+        **train_resources(mem_mb=8000, runtime=60),
+    conda:
+        "../../environment.yml"
+    shell:
+        "{params.launcher} enformer-lite train {params.data} --outdir {params.outdir} "
+        "--params {params.settings:q} 2> {log}"
+
+
+rule evaluate:
+    input:
+        ckpt="results/model/best.ckpt",
+        data="results/{genome}/data.h5",
+        genes=lambda wc: [genome_cfg(wc)["genes"]] if genome_cfg(wc).get("genes") else [],
+    output:
+        table="results/eval/{genome}.tsv",
+        tss="results/eval/{genome}.tss.tsv",
+    params:
+        genes=optional_genes_flag,
+        settings=settings_json("evaluate"),
+    log:
+        "logs/evaluate/{genome}.log",
+    benchmark:
+        "benchmarks/evaluate/{genome}.tsv"
+    threads: job_threads()
+    resources:
+        **job_resources(mem_mb=6000, runtime=30),
+    conda:
+        "../../environment.yml"
+    shell:
+        "enformer-lite evaluate --checkpoint {input.ckpt} --data {input.data} --head {wildcards.genome} "
+        "{params.genes} --out {output.table} --tss-out {output.tss} --params {params.settings:q} 2> {log}"
+
+
+rule predict:
+    input:
+        ckpt="results/model/best.ckpt",
+        data="results/{genome}/data.h5",
+        fasta=lambda wc: genome_cfg(wc)["fasta"],
+    output:
+        bigwigs=directory("results/predict/{genome}"),
+    params:
+        settings=lambda wc: json.dumps(
+            {"predict": {**config["predict"], "regions": config["predict"]["regions"].get(wc.genome, [])}}
+        ),
+    log:
+        "logs/predict/{genome}.log",
+    benchmark:
+        "benchmarks/predict/{genome}.tsv"
+    threads: job_threads()
+    resources:
+        **job_resources(mem_mb=4000, runtime=20),
+    conda:
+        "../../environment.yml"
+    shell:
+        "enformer-lite predict --checkpoint {input.ckpt} --data {input.data} --fasta {input.fasta} "
+        "--head {wildcards.genome} --outdir {output.bigwigs} --params {params.settings:q} 2> {log}"
