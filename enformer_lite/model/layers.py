@@ -9,6 +9,13 @@ from torch import nn
 _GELU_SLOPE = 1.702
 
 
+def _autocast_enabled(device_type: str) -> bool:
+    try:
+        return torch.is_autocast_enabled(device_type)
+    except TypeError:  # torch < 2.4 has no per-device query
+        return torch.is_autocast_enabled() or torch.is_autocast_cpu_enabled()
+
+
 def gelu(x: torch.Tensor) -> torch.Tensor:
     """GELU in the sigmoid approximation used by Enformer: x * sigmoid(1.702 x); any shape.
 
@@ -104,7 +111,7 @@ class ConvBlock(nn.Module):
         conv_weight = conv.weight / _GELU_SLOPE
         dilation = conv.dilation[0]
         padding = dilation * (conv.kernel_size[0] // 2)
-        if torch.is_grad_enabled() and x.dtype == torch.float32 and not torch.is_autocast_enabled(x.device.type):
+        if torch.is_grad_enabled() and x.dtype == torch.float32 and not _autocast_enabled(x.device.type):
             return _NormActConv.apply(
                 x, norm_weight, norm_bias, conv_weight, conv.bias, bn.running_mean, bn.running_var,
                 training, momentum or 0.0, bn.eps, padding, dilation,

@@ -1,0 +1,233 @@
+"""Model benchmark: enformer-lite against enformer-pytorch on CPU at identical hyperparameters.
+
+Measures, each in a fresh subprocess (so that peak memory is that of one measurement only):
+
+* lite size at 196,608 bp, training mode: forward+backward seconds per step for batch 1 and 2,
+  sequences/s, peak resident memory above the model's own, bytes kept for backward (saved
+  activations), FLOPs per sequence (``torch.utils.flop_counter.FlopCounterMode``) and the resulting
+  fraction of the machine's peak, estimated from a large float32 matmul in the same run;
+* full published size (``enformer`` preset), inference on one sequence: seconds, FLOPs, memory.
+
+Run from the repository root:  ``python bench/model.py``  (about 10 minutes on 2 cores;
+``--skip-full`` leaves out the full-size part). Writes ``bench/results/model.json``.
+The machine may be shared: every timing is repeated and both the best and the median are kept.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+LENGTH = 196_608
+THREADS = 2
+LITE = dict(channels=96, layers=2, heads=4, key_size=32, divisor=16, dropout=0.2, tracks=8)
+
+
+# ------------------------------------------------------------------------------------ worker side
+def _build(impl: str, size: str) -> tuple[Any, Any]:
+    """Model and a function x -> predictions (B, 896, tracks) for one implementation."""
+    import torch  # noqa: F401
+
+    if size == "lite":
+        c = LITE
+        hp = dict(channels=c["channels"], layers=c["layers"], heads=c["heads"], key_size=c["key_size"],
+                  divisor=c["divisor"], dropout=c["dropout"], out={"human": c["tracks"]})
+    else:
+        hp = dict(channels=1536, layers=11, heads=8, key_size=64, divisor=128, dropout=0.4,
+                  out={"human": 5313, "mouse": 1643})
+    if impl == "enformer-lite":
+        from enformer_lite.model import ModelConfig, build_model
+
+        cfg = ModelConfig.from_preset(
+            "enformer", channels=hp["channels"], num_transformer_layers=hp["layers"], num_heads=hp["heads"],
+            key_size=hp["key_size"], channel_divisor=hp["divisor"], dropout=hp["dropout"], heads=hp["out"],
+            target_length=896,
+        )
+        model = build_model(cfg)
+        return model, lambda x: model(x, head="human")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from enformer_pytorch import Enformer
+
+        model = Enformer.from_hparams(
+            dim=hp["channels"], depth=hp["layers"], heads=hp["heads"], attn_dim_key=hp["key_size"],
+            dim_divisible_by=hp["divisor"], dropout_rate=hp["dropout"], output_heads=hp["out"],
+            target_length=896, num_downsamples=7,
+        )
+    return model, lambda x: model(x, head="human")
+
+
+def _maxrss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _saved_mb(fn: Any, x: Any, params: set[int]) -> float:
+    """MB of distinct non-parameter storages autograd keeps for backward after one forward."""
+    import torch
+
+    storages: dict[int, int] = {}
+
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        st = t.untyped_storage()
+        if st.data_ptr() not in params:
+            storages[st.data_ptr()] = st.nbytes()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        out = fn(x)
+    del out
+    return sum(storages.values()) / 2**20
+
+
+def worker(task: dict[str, Any]) -> dict[str, Any]:
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    torch.set_num_threads(THREADS)
+    torch.manual_seed(0)
+    if task["kind"] == "matmul":
+        n = 4096
+        a, b = torch.randn(n, n), torch.randn(n, n)
+        times = []
+        for _ in range(6):
+            t0 = time.perf_counter()
+            torch.mm(a, b)
+            times.append(time.perf_counter() - t0)
+        return {"gflops_best": 2 * n**3 / min(times[1:]) / 1e9, "gflops_median": 2 * n**3 / statistics.median(times[1:]) / 1e9}
+
+    model, fn = _build(task["impl"], task["size"])
+    batch, train = task["batch"], task["train"]
+    x = torch.nn.functional.one_hot(torch.randint(0, 4, (batch, LENGTH)), 4).float()
+    model.train(train)
+    base = _maxrss_mb()
+
+    def step() -> None:
+        if train:
+            model.zero_grad(set_to_none=True)
+            fn(x).mean().backward()
+        else:
+            with torch.no_grad():
+                fn(x)
+
+    step()  # warm-up
+    times = []
+    for _ in range(task["repeats"]):
+        t0 = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t0)
+    peak_rss = _maxrss_mb() - base
+    counter = FlopCounterMode(display=False)
+    with counter:
+        step()
+    result = {
+        "seconds": [round(t, 3) for t in times],
+        "peak_rss_mb": round(peak_rss, 1),
+        "gflop_per_step": round(counter.get_total_flops() / 1e9, 2),
+    }
+    if train:
+        params = {p.untyped_storage().data_ptr() for p in model.parameters()}
+        result["saved_for_backward_mb"] = round(_saved_mb(fn, x, params), 1)
+    return result
+
+
+# ------------------------------------------------------------------------------------ driver side
+def run_task(task: dict[str, Any]) -> dict[str, Any]:
+    env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "65536", "OMP_NUM_THREADS": str(THREADS),
+           "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    # A fixed mmap threshold returns freed large blocks to the OS at once, so peak RSS tracks live tensors.
+    proc = subprocess.run(
+        [sys.executable, __file__, "--worker", json.dumps(task)], env=env, capture_output=True, text=True, check=False
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"benchmark task {task} failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def summarise(task: dict[str, Any], res: dict[str, Any], peak_gflops: float) -> dict[str, Any]:
+    best, median = min(res["seconds"]), statistics.median(res["seconds"])
+    batch = task["batch"]
+    res.update(
+        impl=task["impl"], batch=batch,
+        sequences_per_s_best=round(batch / best, 4), sequences_per_s_median=round(batch / median, 4),
+        gflop_per_sequence=round(res["gflop_per_step"] / batch, 2),
+        fraction_of_peak=round(res["gflop_per_step"] / best / peak_gflops, 4),
+    )
+    return res
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3, help="timed steps per measurement (after one warm-up)")
+    parser.add_argument("--batches", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--skip-full", action="store_true", help="leave out full-size inference")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "model.json")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        print(json.dumps(worker(json.loads(args.worker))))
+        return 0
+
+    import torch
+
+    load_before = os.getloadavg()
+    matmul = run_task({"kind": "matmul"})
+    peak = matmul["gflops_best"]
+    print(f"peak float32 matmul ({THREADS} threads): {peak:.1f} GFLOP/s (median {matmul['gflops_median']:.1f})")
+    impls = ["enformer-lite", "enformer-pytorch"]
+    lite = []
+    for batch in args.batches:
+        for impl in impls:  # interleaved, so that a busy moment hits both
+            task = {"kind": "model", "impl": impl, "size": "lite", "batch": batch, "train": True, "repeats": args.repeats}
+            res = summarise(task, run_task(task), peak)
+            lite.append(res)
+            print(
+                f"lite fwd+bwd  {impl:17s} batch {batch}: {res['sequences_per_s_best']:.3f} seq/s "
+                f"(median {res['sequences_per_s_median']:.3f}), peak +{res['peak_rss_mb']:.0f} MB, "
+                f"saved {res['saved_for_backward_mb']:.0f} MB, {res['gflop_per_sequence']:.1f} GFLOP/seq, "
+                f"{100 * res['fraction_of_peak']:.1f}% of peak"
+            )
+    full = []
+    if not args.skip_full:
+        for impl in impls:
+            task = {"kind": "model", "impl": impl, "size": "full", "batch": 1, "train": False, "repeats": 2}
+            res = summarise(task, run_task(task), peak)
+            full.append(res)
+            print(
+                f"full inference {impl:17s}: {min(res['seconds']):.1f} s/seq (runs {res['seconds']}), "
+                f"peak +{res['peak_rss_mb']:.0f} MB, {res['gflop_per_sequence']:.0f} GFLOP/seq, "
+                f"{100 * res['fraction_of_peak']:.1f}% of peak"
+            )
+    import enformer_pytorch
+
+    report = {
+        "command": "python bench/model.py " + " ".join(sys.argv[1:]),
+        "machine": {"cpu": platform.processor() or platform.machine(), "threads": THREADS,
+                    "load_average_before": load_before, "load_average_after": os.getloadavg()},
+        "versions": {"torch": torch.__version__, "enformer_pytorch": getattr(enformer_pytorch, "__version__", "0.8.12")},
+        "sequence_length": LENGTH,
+        "peak_matmul_gflops": round(peak, 1),
+        "lite_hyperparameters": LITE,
+        "lite_train_step": lite,
+        "full_inference": full,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = args.out.with_name(f".{args.out.name}.tmp")
+    tmp.write_text(json.dumps(report, indent=2) + "\n")
+    os.replace(tmp, args.out)
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
