@@ -75,6 +75,9 @@ def test_pearson_matches_scipy(trained: dict[str, Path]) -> None:
         per_gene = result.tss[result.tss["track_id"] == table.loc[track, "track_id"]]
         assert list(zip(per_gene["chrom"], per_gene["tss"])) == genes
         np.testing.assert_allclose(per_gene["predicted"], p, rtol=1e-6)
+        # original scale: CAGE tracks are bin sums with soft clip 4 and scale 0.5
+        x = np.asarray(o, dtype=np.float64) / 0.5
+        np.testing.assert_allclose(per_gene["observed_counts"], np.where(x > 4, 4 + (x - 4) ** 2, x), rtol=1e-5)
         assert row["n_genes"] == len(genes)
         assert row["pearson_tss"] == pytest.approx(stats.pearsonr(p, o).statistic, abs=1e-5)
         assert row["pearson_tss_log1p"] == pytest.approx(stats.pearsonr(np.log1p(p), np.log1p(o)).statistic, abs=1e-5)

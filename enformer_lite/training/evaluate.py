@@ -44,6 +44,7 @@ from enformer_lite.training.dataset import WindowDataset, read_windows
 from enformer_lite.training.genes import place_genes, read_genes_bed
 from enformer_lite.training.inference import TTAConfig, open_trained, predict
 from enformer_lite.training.module import ModelBuilder
+from enformer_lite.training.predict import untransform
 
 log = logging.getLogger(__name__)
 
@@ -92,27 +93,36 @@ def tss_signal(values: np.ndarray, bins: np.ndarray, flank: int) -> np.ndarray:
     return cumulative[hi] - cumulative[lo]
 
 
-TSS_COLUMNS = ["gene_id", "chrom", "tss", "strand", "track_id", "observed", "predicted"]
+TSS_COLUMNS = [
+    "gene_id", "chrom", "tss", "strand", "track_id", "observed", "predicted", "observed_counts", "predicted_counts",
+]
 
 
 @dataclass(frozen=True)
 class EvalResult:
     """``tracks``: one row per track (see the module docstring); ``tss``: one row per test gene and
-    CAGE track with the TSS signal, columns :data:`TSS_COLUMNS` (training scale)."""
+    CAGE track, columns :data:`TSS_COLUMNS`: the TSS signal on the training scale (``observed``,
+    ``predicted``) and on the original scale of the bigWigs (``*_counts``: each bin untransformed,
+    as a sum of per-base values, then summed over the TSS bins)."""
 
     tracks: pd.DataFrame
     tss: pd.DataFrame
 
 
-def tss_rows(placed: pd.DataFrame, tracks: list[TrackSpec], observed: np.ndarray, predicted: np.ndarray) -> pd.DataFrame:
-    """Long table of per-gene TSS values (G, K) for K tracks; stranded tracks keep same-strand genes."""
+def bin_sums(values: np.ndarray, tracks: list[TrackSpec], bin_size: int) -> np.ndarray:
+    """Training-scale bins (bins, K) of K tracks → sums of original per-base values per bin (bins, K)."""
+    return np.stack([untransform(values[:, j], track, bin_size) * bin_size for j, track in enumerate(tracks)], axis=1)
+
+
+def tss_rows(placed: pd.DataFrame, tracks: list[TrackSpec], values: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Long table of per-gene TSS ``values`` (name → (G, K)) for K tracks; stranded tracks keep same-strand genes."""
     frames = []
     for j, track in enumerate(tracks):
         use = (placed["strand"] == track.strand).to_numpy() if track.strand in ("+", "-") else np.ones(len(placed), bool)
         frames.append(pd.DataFrame({
             "gene_id": placed["gene_id"].to_numpy()[use], "chrom": placed["chrom"].to_numpy()[use],
             "tss": placed["tss"].to_numpy()[use], "strand": placed["strand"].to_numpy()[use],
-            "track_id": track.id, "observed": observed[use, j], "predicted": predicted[use, j],
+            "track_id": track.id, **{name: v[use, j] for name, v in values.items()},
         }))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=TSS_COLUMNS)
 
@@ -142,8 +152,7 @@ def evaluate(
         )
         log.info("%s: %d genes have their TSS in the target bins of a test window", genes, len(placed))
     genes_of_window = {w: g.index.to_numpy() for w, g in placed.groupby("window")}
-    predicted_tss = np.zeros((len(placed), len(cage)))
-    observed_tss = np.zeros((len(placed), len(cage)))
+    tss_values = {name: np.zeros((len(placed), len(cage))) for name in TSS_COLUMNS[5:]}
 
     metric = PearsonCorrCoef(num_outputs=meta.n_tracks).to(device)
     dataset = WindowDataset(meta, test_rows, organism=head)
@@ -159,13 +168,16 @@ def evaluate(
                 rows = genes_of_window.get(seen + b)
                 if rows is not None:
                     bins = placed["bin"].to_numpy()[rows]
-                    predicted_tss[rows] = tss_signal(pred_np[b][:, cage_columns], bins, cfg.tss_flank_bins)
-                    observed_tss[rows] = tss_signal(y_np[b][:, cage_columns], bins, cfg.tss_flank_bins)
+                    for name, source in (("observed", y_np[b]), ("predicted", pred_np[b])):
+                        scaled = source[:, cage_columns]
+                        tss_values[name][rows] = tss_signal(scaled, bins, cfg.tss_flank_bins)
+                        counts = bin_sums(scaled, cage, meta.bin_size)
+                        tss_values[f"{name}_counts"][rows] = tss_signal(counts, bins, cfg.tss_flank_bins)
             seen += len(pred_np)
     finally:
         dataset.close()
     per_track = metric.compute().reshape(-1).cpu().numpy()
-    tss = tss_rows(placed, cage, observed_tss, predicted_tss)
+    tss = tss_rows(placed, cage, tss_values)
     records = []
     for track in meta.tracks:
         row = {
