@@ -208,14 +208,14 @@ class _Planter:
         self.reserve(lo, hi, margin=500)
         gene = Gene("", self.name, t, strand, program, klass)
         self.genes.append(gene)
-        self.elements.append(Element("", self.name, lo, hi, "promoter", program, "", sites))
-        self.elements[-1].planted_for = f"#{len(self.genes) - 1}"  # resolved to an id later
+        # planted_for holds "#<gene index>" until assign_ids resolves it
+        self.elements.append(Element("", self.name, lo, hi, "promoter", program, f"#{len(self.genes) - 1}", sites))
 
     # ------------------------------------------------------------------ enhancers
     def plant_enhancers(self) -> None:
         cfg, rng = self.cfg, self.rng
         probs = np.array([c[0] for c in cfg.distance_classes])
-        others = [p for p in self.spec.programs]
+        others = list(self.spec.programs)
         for g, gene in enumerate(self.genes):
             if gene.program == "none":
                 continue

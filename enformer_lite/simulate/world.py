@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from enformer_lite.errors import InputError
 from enformer_lite.simulate import truth
 from enformer_lite.simulate.background import BackgroundConfig, make_background, repeat_families
 from enformer_lite.simulate.genomes import GENOMES, GenomeSpec
@@ -175,17 +176,18 @@ def simulate(
     """Generate and write the world; returns the in-memory genomes.
 
     Raises:
-        ValueError: for an unknown size or genome name.
+        InputError: for an unknown size or genome name.
     """
     cfg = cfg or WorldConfig()
     if isinstance(size, str):
         if size not in SIZES:
-            raise ValueError(f"unknown world size {size!r}; choose from {sorted(SIZES)}")
+            raise InputError(f"unknown world size {size!r}; choose from {sorted(SIZES)}")
         size = SIZES[size]
     worlds = {}
+    unknown = [name for name in genomes if name not in GENOMES]
+    if unknown:
+        raise InputError(f"unknown genome {unknown[0]!r}; choose from {sorted(GENOMES)}")
     for name in genomes:
-        if name not in GENOMES:
-            raise ValueError(f"unknown genome {name!r}; choose from {sorted(GENOMES)}")
         index = list(GENOMES).index(name)
         t0 = time.perf_counter()
         world = build_genome(GENOMES[name], index, getattr(size, name), seed, cfg)
