@@ -1,0 +1,213 @@
+"""Genes, candidate elements and the TSS-centred window each gene is scored in.
+
+Coordinates are 0-based and half-open throughout. A gene's window has the model's
+input length and puts the TSS in the middle of bin ``n_bins // 2`` (at offset
+``bin_size // 2`` inside it), so the TSS bins are the same for every gene and the
+TSS signal is not split between two bins by where the TSS falls.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from enformer_lite.errors import InputError
+from enformer_lite.genome import resolve_chrom
+
+log = logging.getLogger(__name__)
+
+ELEMENT_COLUMNS = ["chrom", "start", "end", "element"]
+
+
+@dataclass(frozen=True)
+class WindowGeometry:
+    """Input/output geometry of the model: ``window_length`` bp in, ``target_length`` central bins out."""
+
+    window_length: int
+    bin_size: int
+    target_length: int
+
+    def __post_init__(self) -> None:
+        extra = self.n_bins - self.target_length
+        if self.window_length % self.bin_size or extra < 0 or extra % 2:
+            raise InputError(
+                f"window geometry: length {self.window_length} / bin size {self.bin_size} must give a whole number of "
+                f"bins that crops equally on both sides to {self.target_length}"
+            )
+
+    @property
+    def n_bins(self) -> int:
+        """Bins over the whole input (uncropped)."""
+        return self.window_length // self.bin_size
+
+    @property
+    def crop(self) -> int:
+        """Bins cut from each side before the output."""
+        return (self.n_bins - self.target_length) // 2
+
+    @property
+    def tss_bin(self) -> int:
+        """Uncropped bin holding the TSS."""
+        return self.n_bins // 2
+
+    @property
+    def tss_offset(self) -> int:
+        """Position of the TSS inside its window."""
+        return self.tss_bin * self.bin_size + self.bin_size // 2
+
+    def window_start(self, tss: int) -> int:
+        """Genomic start of the window of a gene whose TSS is at ``tss``."""
+        return tss - self.tss_offset
+
+    def tss_bins(self, flank: int) -> npt.NDArray[np.int64]:
+        """Uncropped bins of the TSS signal: the TSS bin ± ``flank``, shape (2 * flank + 1,)."""
+        bins = np.arange(self.tss_bin - flank, self.tss_bin + flank + 1, dtype=np.int64)
+        if bins[0] < self.crop or bins[-1] >= self.crop + self.target_length:
+            raise InputError(f"contributions.tss_flank_bins={flank} reaches past the {self.target_length} output bins")
+        return bins
+
+
+def read_candidates_bed(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Candidate elements from a BED file (3 or more columns; the 4th, if any, is the element id).
+
+    Returns columns :data:`ELEMENT_COLUMNS`; elements without a name get ``chrom:start-end``.
+    Raises InputError naming the file and line for a short row, a non-integer or empty
+    interval, or a duplicate id.
+    """
+    bed = Path(path)
+    if not bed.is_file():
+        raise InputError(f"{bed}: candidates BED not found")
+    rows = []
+    with open(bed) as handle:
+        for line_no, line in enumerate(handle, start=1):
+            if not line.strip() or line.startswith(("#", "track", "browser")):
+                continue
+            fields = line.rstrip("\n").split("\t")
+            if len(fields) < 3:
+                raise InputError(f"{bed} line {line_no}: expected at least 3 tab-separated BED columns, got {len(fields)}")
+            try:
+                start, end = int(fields[1]), int(fields[2])
+            except ValueError as err:
+                raise InputError(f"{bed} line {line_no}: start/end must be integers: {fields[1]!r}, {fields[2]!r}") from err
+            if start < 0 or end <= start:
+                raise InputError(f"{bed} line {line_no}: bad interval {start}-{end}")
+            name = fields[3].strip() if len(fields) > 3 and fields[3].strip() not in ("", ".") else f"{fields[0]}:{start}-{end}"
+            rows.append((fields[0], start, end, name))
+    elements = pd.DataFrame(rows, columns=ELEMENT_COLUMNS)
+    dup = elements["element"][elements["element"].duplicated()].unique()
+    if len(dup):
+        raise InputError(f"{bed}: duplicate element id(s) {', '.join(map(str, dup[:5]))}")
+    return elements
+
+
+def harmonise_chroms(frame: pd.DataFrame, sizes: dict[str, int], what: str) -> pd.DataFrame:
+    """Rename ``chrom`` to the FASTA's spelling (chr1 ↔ 1, chrM ↔ MT); rows on unknown chromosomes
+    are dropped and counted in the log."""
+    mapping = {name: resolve_chrom(name, sizes) for name in frame["chrom"].unique()}
+    missing = sorted(name for name, found in mapping.items() if found is None)
+    if missing:
+        n = int(frame["chrom"].isin(missing).sum())
+        log.warning("%s: skipped %d row(s) on chromosome(s) not in the FASTA: %s", what, n, ", ".join(missing[:10]))
+    out = frame.assign(chrom=frame["chrom"].map(mapping))
+    return out[out["chrom"].notna()].reset_index(drop=True)
+
+
+def select_genes(
+    genes: pd.DataFrame, ids: tuple[str, ...] = (), chroms: tuple[str, ...] = (), max_genes: int = 0, source: str = "genes"
+) -> pd.DataFrame:
+    """Genes to score, in BED order: only ``ids`` (all must exist), only on ``chroms``, then at most
+    ``max_genes`` spread evenly over the rest (0 = all)."""
+    chosen = genes
+    if ids:
+        unknown = sorted(set(ids) - set(genes["gene_id"]))
+        if unknown:
+            raise InputError(f"{source}: contributions.genes names unknown gene(s) {', '.join(unknown[:10])}")
+        chosen = chosen[chosen["gene_id"].isin(ids)]
+    if chroms:
+        chosen = chosen[chosen["chrom"].isin(chroms)]
+    if max_genes and len(chosen) > max_genes:
+        picks = np.unique(np.linspace(0, len(chosen) - 1, max_genes).round().astype(int))
+        chosen = chosen.iloc[picks]
+    return chosen.reset_index(drop=True)
+
+
+def chunk_rows(frame: pd.DataFrame, chunk: int, n_chunks: int) -> pd.DataFrame:
+    """Rows of chunk ``chunk`` of ``n_chunks`` contiguous, near-equal slices (order kept)."""
+    if not 0 <= chunk < n_chunks:
+        raise InputError(f"chunk {chunk} is outside 0..{n_chunks - 1}")
+    bounds = np.linspace(0, len(frame), n_chunks + 1).round().astype(int)
+    return frame.iloc[bounds[chunk] : bounds[chunk + 1]].reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class GenePlan:
+    """One gene, its window and the candidate elements scored for it.
+
+    Attributes:
+        gene, chrom, tss, strand: from the genes BED (chrom as in the FASTA).
+        window_start: genomic start of the input window (may be < 0: N-padded).
+        elements: columns element, start, end (genomic), rel_start, rel_end (in the window),
+            distance (|element centre - TSS|, centre = (start + end) // 2).
+    """
+
+    gene: str
+    chrom: str
+    tss: int
+    strand: str
+    window_start: int
+    elements: pd.DataFrame
+
+
+class ElementIndex:
+    """Candidate elements per chromosome, sorted, for fast window queries."""
+
+    def __init__(self, elements: pd.DataFrame) -> None:
+        self._by_chrom = {
+            chrom: group.sort_values(["start", "end"]).reset_index(drop=True) for chrom, group in elements.groupby("chrom")
+        }
+
+    def plan(self, gene: pd.Series, geometry: WindowGeometry) -> tuple[GenePlan, int]:
+        """The gene's plan and the number of elements skipped because they stick out of the window.
+
+        Only elements entirely inside the input window are scored: the model cannot see the rest.
+        """
+        tss = int(gene["tss"])
+        start = geometry.window_start(tss)
+        end = start + geometry.window_length
+        table = self._by_chrom.get(gene["chrom"])
+        if table is None:
+            inside, partial = pd.DataFrame(columns=ELEMENT_COLUMNS), 0
+        else:
+            overlapping = table[(table["end"] > start) & (table["start"] < end)]
+            fully = (overlapping["start"] >= start) & (overlapping["end"] <= end)
+            inside, partial = overlapping[fully], int((~fully).sum())
+        centre = (inside["start"].to_numpy() + inside["end"].to_numpy()) // 2
+        elements = pd.DataFrame(
+            {
+                "element": inside["element"].to_numpy(dtype=object),
+                "start": inside["start"].to_numpy(dtype=np.int64),
+                "end": inside["end"].to_numpy(dtype=np.int64),
+                "rel_start": inside["start"].to_numpy(dtype=np.int64) - start,
+                "rel_end": inside["end"].to_numpy(dtype=np.int64) - start,
+                "distance": np.abs(centre - tss).astype(np.int64),
+            }
+        )
+        plan = GenePlan(str(gene["gene_id"]), str(gene["chrom"]), tss, str(gene["strand"]), start, elements)
+        return plan, partial
+
+
+def bin_overlap_sum(values: npt.NDArray[np.floating], rel_start: int, rel_end: int, bin_size: int) -> float:
+    """Sum over the bins an element overlaps of ``values[bin]`` times the overlapped fraction of the bin.
+
+    ``values`` (n_bins,) per uncropped bin; NaN bins make the result NaN.
+    """
+    first, last = rel_start // bin_size, (rel_end - 1) // bin_size
+    bins = np.arange(first, last + 1)
+    overlap = np.minimum(rel_end, (bins + 1) * bin_size) - np.maximum(rel_start, bins * bin_size)
+    return float(np.sum(values[bins] * overlap) / bin_size)
