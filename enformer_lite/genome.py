@@ -50,7 +50,8 @@ def open_fasta(path: str | os.PathLike[str]) -> pyfaidx.Fasta:
     if not Path(f"{fasta}.fai").exists():
         log.info("%s: no .fai index, building one", fasta)
     try:
-        handle = pyfaidx.Fasta(str(fasta), as_raw=True, sequence_always_upper=False, rebuild=False)
+        # rebuild=True: an index older than its FASTA is rebuilt rather than trusted
+        handle = pyfaidx.Fasta(str(fasta), as_raw=True, sequence_always_upper=False, rebuild=True)
     except pyfaidx.UnsupportedCompressionFormat as err:
         raise InputError(f"{fasta}: compressed FASTA must be bgzip-compressed (BGZF): {err}") from err
     except (pyfaidx.FastaIndexingError, ValueError, OSError) as err:

@@ -139,3 +139,18 @@ def test_chrom_name_aliases_in_bigwig(tmp_path: Path) -> None:
     b = build(ensembl, tmp_path / "b")
     with h5py.File(a) as x, h5py.File(b) as y:
         np.testing.assert_array_equal(x["targets"][...], y["targets"][...])
+
+
+def test_stale_index_is_rebuilt(tmp_path: Path) -> None:
+    from conftest import write_fasta
+    from enformer_lite.genome import fetch_codes, open_fasta
+    from enformer_lite.sequence import decode
+    import os
+
+    fasta = tmp_path / "g.fa"
+    write_fasta(fasta, {"chr1": "A" * 500}, width=50)
+    open_fasta(fasta)  # builds an index for 50-bp lines
+    write_fasta(fasta, {"chr1": "C" * 100 + "G" * 400}, width=70)
+    old = os.path.getmtime(fasta) - 100
+    os.utime(f"{fasta}.fai", (old, old))
+    assert decode(fetch_codes(open_fasta(fasta), "chr1", 95, 105)) == "CCCCCGGGGG"
