@@ -71,9 +71,11 @@ def case(tmp_path: Path) -> dict:
 
 def test_correlations_per_category_match_an_independent_computation(case: dict, tmp_path: Path) -> None:
     out = tmp_path / "eval.tsv"
-    assert main(["eval-variants", "--scores", str(case["scores"]), "--truth", str(case["truth"]),
-                 "--genes", str(case["genes"]), "--out", str(out)]) == 0
-    table = pd.read_csv(out, sep="\t").set_index(["category", "track"])
+    assert main(["eval-variants", "--case", "demo", str(case["scores"]), str(case["truth"]), str(case["genes"]),
+                 "--out", str(out)]) == 0
+    table = pd.read_csv(out, sep="\t")
+    assert set(table["name"]) == {"demo"}
+    table = table.set_index(["category", "track"])
     # Independent pairing: gene "gplus" pairs with the + track, "gminus" with the - track.
     pairs: dict[str, list[tuple[float, float]]] = {c: [] for c in ("promoter", "proximal", "distal")}
     for row_index, row in enumerate(case["truth_rows"][:24]):
@@ -97,6 +99,6 @@ def test_correlations_per_category_match_an_independent_computation(case: dict, 
 def test_a_table_without_cage_columns_is_rejected(case: dict, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "bad.tsv"
     bad.write_text("chrom\tpos\tref\talt\tgene\tcategory\nchr1\t1\tA\tG\tg\tpromoter\n")
-    assert main(["eval-variants", "--scores", str(case["scores"]), "--truth", str(bad),
-                 "--genes", str(case["genes"]), "--out", str(tmp_path / "e.tsv")]) == 2
+    assert main(["eval-variants", "--case", "demo", str(case["scores"]), str(bad), str(case["genes"]),
+                 "--out", str(tmp_path / "e.tsv")]) == 2
     assert "bad.tsv: not a variant truth table" in capsys.readouterr().err

@@ -8,7 +8,7 @@ import pytest
 
 from enformer_lite.errors import InputError
 from enformer_lite.genome import open_fasta
-from enformer_lite.variants.alleles import Allele, AlleleReader, Skip, count_records, iter_records
+from enformer_lite.variants.alleles import Allele, AlleleReader, Skip, count_records, iter_records, selected_records
 from enformer_lite.variants.config import ScoreConfig
 from test_variants_support import random_genome, write_vcf
 
@@ -152,3 +152,24 @@ def test_missing_and_non_vcf_files(tmp_path: Path) -> None:
     junk.write_text("this is not a VCF\n")
     with pytest.raises(InputError, match="junk.vcf"):
         list(iter_records(junk))
+
+
+def test_regions_and_limit_select_records(tmp_path: Path, genome: tuple[Path, dict[str, str]]) -> None:
+    fasta, seq = genome
+    records = [f"chr1\t{p}\t.\tA\tG" for p in (10, 100, 500, 1000)] + [f"2\t{p}\t.\tA\tG" for p in (50, 60)]
+    vcf = write_vcf(tmp_path / "in.vcf", records)
+
+    def positions(**settings: object) -> list[tuple[int, int]]:
+        return [(i, v.POS) for i, v in selected_records(vcf, ScoreConfig(**settings))]
+
+    assert positions() == [(0, 10), (1, 100), (2, 500), (3, 1000), (4, 50), (5, 60)]
+    # 0-based half-open: POS 100 is base 99, POS 500 is base 499, POS 1000 is base 999.
+    assert positions(regions=("chr1:99-500",)) == [(1, 100), (2, 500)]
+    assert positions(regions=("chr1:100-999",)) == [(2, 500)]
+    assert positions(regions=("chr1:100-1,000",)) == [(2, 500), (3, 1000)]
+    assert positions(regions=("chr2", "chr1:0-50")) == [(0, 10), (4, 50), (5, 60)]  # "2" matches chr2
+    assert positions(regions=("chr2", "chr1:0-50"), limit=2) == [(0, 10), (4, 50)]
+    assert count_records(vcf, ScoreConfig(regions=("chr2",))) == 2
+    assert [i for i, _ in selected_records(vcf, ScoreConfig(limit=5), 1, 3)] == [1, 2]
+    with pytest.raises(InputError, match="not chrom or chrom:start-end"):
+        ScoreConfig(regions=("chr1:5",))

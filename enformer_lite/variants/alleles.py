@@ -11,6 +11,7 @@ the file, line and record.
 from __future__ import annotations
 
 import gzip
+import itertools
 import logging
 import os
 import re
@@ -23,8 +24,8 @@ import cyvcf2
 import pyfaidx
 
 from enformer_lite.errors import InputError
-from enformer_lite.genome import resolve_chrom
-from enformer_lite.variants.config import ScoreConfig
+from enformer_lite.genome import chrom_aliases, resolve_chrom
+from enformer_lite.variants.config import ScoreConfig, parse_region
 
 log = logging.getLogger(__name__)
 
@@ -141,9 +142,39 @@ def iter_records(
         reader.close()
 
 
-def count_records(path: str | os.PathLike[str]) -> int:
-    """Number of data records in the VCF (one streaming pass)."""
-    return sum(1 for _ in iter_records(path))
+class RegionFilter:
+    """Membership of a record's first REF base in regions ``(chrom, start, end or None)`` (0-based, half-open).
+
+    A record's chromosome matches a region's under the ``chr1``/``1`` and ``chrM``/``MT`` aliases.
+    """
+
+    def __init__(self, regions: Iterable[tuple[str, int, int | None]]) -> None:
+        self.by_chrom: dict[str, list[tuple[int, int | None]]] = {}
+        for chrom, start, end in regions:
+            for name in (chrom, *chrom_aliases(chrom)):
+                self.by_chrom.setdefault(name, []).append((start, end))
+
+    def __contains__(self, record: cyvcf2.Variant) -> bool:
+        spans = self.by_chrom.get(record.CHROM, ())
+        start = record.POS - 1
+        return any(lo <= start and (hi is None or start < hi) for lo, hi in spans)
+
+
+def selected_records(
+    path: str | os.PathLike[str], cfg: ScoreConfig, start: int = 0, stop: int | None = None
+) -> Iterator[tuple[int, cyvcf2.Variant]]:
+    """Records in ``cfg.regions`` (all when empty), at most ``cfg.limit`` (0: no limit); of those,
+    the ``start``-th up to (not including) the ``stop``-th. Indices are the records' positions in the file."""
+    wanted = RegionFilter(parse_region(r) for r in cfg.regions) if cfg.regions else None
+    selected = (item for item in iter_records(path) if wanted is None or item[1] in wanted)
+    if cfg.limit:
+        selected = itertools.islice(selected, cfg.limit)
+    return itertools.islice(selected, start, stop)
+
+
+def count_records(path: str | os.PathLike[str], cfg: ScoreConfig | None = None) -> int:
+    """Number of records :func:`selected_records` yields (one streaming pass)."""
+    return sum(1 for _ in selected_records(path, cfg or ScoreConfig()))
 
 
 class AlleleReader:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,8 +11,9 @@ from enformer_lite.errors import InputError
 from enformer_lite.training.config import from_mapping
 
 REF_POLICIES = ("error", "skip", "flip")
+_REGION = re.compile(r"^(?P<chrom>[^:\s]+)(?::(?P<start>[\d,]+)-(?P<end>[\d,]+))?$")
 # Keys of the ``variants:`` section that drive the workflow, not the scoring itself.
-WORKFLOW_KEYS = ("enabled", "checkpoint", "vcfs", "n_chunks", "threads", "resources")
+WORKFLOW_KEYS = ("enabled", "checkpoint", "vcfs", "n_chunks")
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,9 @@ class ScoreConfig:
             prediction. 1 centres every window exactly on its variant.
         batch_size: sequences per forward pass.
         block_size: alleles read, scored and written per block (bounds memory).
-        limit: score only the first ``limit`` records of the VCF (0 = all).
+        regions: score only records in these regions: ``chrom`` or ``chrom:start-end`` (0-based,
+            half-open, commas allowed; ``chr1``/``1`` aliases match). Empty: every record.
+        limit: score only the first ``limit`` (selected) records of the VCF (0 = all).
         reverse_complement, shifts: test-time averaging over the reverse complement and
             shifts in bp (the same shifts are applied to reference and alternative).
         device: ``auto`` (GPU when present), ``cpu``, ``cuda``, ...
@@ -47,6 +51,7 @@ class ScoreConfig:
     grid: int = 1024
     batch_size: int = 4
     block_size: int = 2000
+    regions: tuple[str, ...] = ()
     limit: int = 0
     reverse_complement: bool = False
     shifts: tuple[int, ...] = (0,)
@@ -58,6 +63,9 @@ class ScoreConfig:
         object.__setattr__(self, "chrom_map", {str(k): str(v) for k, v in dict(self.chrom_map).items()})
         object.__setattr__(self, "shifts", tuple(int(s) for s in self.shifts) or (0,))
         object.__setattr__(self, "gene_assays", tuple(str(a).upper() for a in self.gene_assays))
+        object.__setattr__(self, "regions", tuple(str(r) for r in self.regions))
+        for region in self.regions:
+            parse_region(region)
         if self.ref_mismatch not in REF_POLICIES:
             raise InputError(f"config variants.ref_mismatch: must be one of {', '.join(REF_POLICIES)}, got {self.ref_mismatch!r}")
         for key in ("grid", "batch_size", "block_size", "max_indel_length"):
@@ -71,7 +79,20 @@ class ScoreConfig:
     def from_dict(cls, values: Mapping[str, Any] | None) -> ScoreConfig:
         """Build from the ``variants:`` section; workflow-only keys are ignored, unknown keys rejected."""
         values = {k: v for k, v in dict(values or {}).items() if k not in WORKFLOW_KEYS}
-        for key in ("shifts", "gene_assays"):
+        for key in ("shifts", "gene_assays", "regions"):
             if key in values:
                 values[key] = tuple(values[key])
         return from_mapping(cls, values, "variants")
+
+
+def parse_region(text: str) -> tuple[str, int, int | None]:
+    """``chrom`` or ``chrom:start-end`` (0-based, half-open) → (chrom, start, end or None)."""
+    match = _REGION.match(text.strip())
+    if not match:
+        raise InputError(f"config variants.regions: {text!r} is not chrom or chrom:start-end")
+    if match["start"] is None:
+        return match["chrom"], 0, None
+    start, end = (int(match[k].replace(",", "")) for k in ("start", "end"))
+    if end <= start:
+        raise InputError(f"config variants.regions: {text!r} has end ≤ start")
+    return match["chrom"], start, end

@@ -8,7 +8,7 @@ counts at its TSS per CAGE track (``cage_delta_<track>``) and a ``category``: ``
 track) is the per-gene ``delta`` of the score file (change of the predicted CAGE summed over
 the TSS bin ± ``tss_half_bins``). Only tracks on the gene's strand (or unstranded) count.
 
-Output: one row per category (promoter, proximal, distal, and ``all`` of them) and track
+Output: one row per case (scored VCF), category (promoter, proximal, distal, and ``all`` of them) and track
 (each CAGE track, plus ``all`` pooling them): ``n`` matched (allele, gene, track) triples, ``pearson``,
 ``spearman``, and ``n_truth`` (truth triples of scored alleles, including genes outside the
 target window, which have no prediction). Gene strands come from the genes BED.
@@ -132,17 +132,21 @@ def evaluate_variant_effects(
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Flags of ``enformer-lite eval-variants``."""
-    parser.add_argument("--scores", required=True, help="HDF5 score file (results/variants/{name}.h5), scored with --genes")
-    parser.add_argument("--truth", required=True, help="truth/variants.tsv of the simulated genome")
-    parser.add_argument("--genes", required=True, help="BED6 TSS file of the genome (gene strands)")
-    parser.add_argument("--out", required=True, help="output TSV")
+    parser.add_argument("--case", nargs=4, action="append", required=True, metavar=("NAME", "SCORES", "TRUTH", "GENES"),
+                        help="one scored VCF: a name, its HDF5 score file (scored with --genes), the simulator's "
+                             "truth/variants.tsv and the genome's BED6 TSS file; repeatable")
+    parser.add_argument("--out", required=True, help="output TSV (first column: the case name)")
 
 
 def run(args: argparse.Namespace) -> int:
     """Entry point of ``enformer-lite eval-variants``."""
-    table = evaluate_variant_effects(args.scores, args.truth, args.genes)
+    tables = []
+    for name, scores, truth, genes in args.case:
+        table = evaluate_variant_effects(scores, truth, genes)
+        tables.append(table.assign(name=name)[["name", *table.columns]])
+        for row in table[table["track"] == "all"].itertuples():
+            log.info("%s %s: n=%d of %d, Pearson %.3f, Spearman %.3f",
+                     name, row.category, row.n, row.n_truth, row.pearson, row.spearman)
     with atomic_output(args.out) as tmp:
-        table.to_csv(tmp, sep="\t", index=False, float_format="%.4f", na_rep="NA")
-    for row in table[table["track"] == "all"].itertuples():
-        log.info("%s: n=%d of %d, Pearson %.3f, Spearman %.3f", row.category, row.n, row.n_truth, row.pearson, row.spearman)
+        pd.concat(tables, ignore_index=True).to_csv(tmp, sep="\t", index=False, float_format="%.4f", na_rep="NA")
     return 0

@@ -31,7 +31,7 @@ from enformer_lite.tracks import TrackSpec, tracks_from_json
 from enformer_lite.training.cli_common import settings_from_args
 from enformer_lite.training.inference import TTAConfig, resolve_device
 from enformer_lite.training.module import ModelBuilder, load_model
-from enformer_lite.variants.alleles import Allele, AlleleReader, Skip, count_records, iter_records
+from enformer_lite.variants.alleles import Allele, AlleleReader, Skip, count_records, selected_records
 from enformer_lite.variants.config import ScoreConfig
 from enformer_lite.variants.engine import Predictor, predict_pairs
 from enformer_lite.variants.layout import WindowLayout
@@ -202,13 +202,12 @@ def score_vcf(
     fasta = open_fasta(fasta_path)
     genes = TSSIndex.from_bed(genes_bed, list(fasta.keys())) if genes_bed else None
     start, stop = 0, None
-    if n_chunks > 1 or cfg.limit:
-        total = count_records(vcf)
-        used = min(total, cfg.limit) if cfg.limit else total
-        if used < total:
-            log.info("%s: scoring the first %d of %d records (limit)", vcf, used, total)
-        start, stop = chunk_range(used, chunk, n_chunks)
-        log.info("%s: chunk %d/%d = records %d..%d", vcf, chunk + 1, n_chunks, start + 1, stop)
+    if n_chunks > 1:
+        total = count_records(vcf, cfg)
+        start, stop = chunk_range(total, chunk, n_chunks)
+        log.info("%s: chunk %d/%d = selected records %d..%d of %d", vcf, chunk + 1, n_chunks, start + 1, stop, total)
+    if cfg.regions or cfg.limit:
+        log.info("%s: records restricted to regions %s, limit %s", vcf, list(cfg.regions) or "all", cfg.limit or "none")
     scorer = BlockScorer(fasta, scoring, cfg, genes, device)
     reader = AlleleReader(fasta, cfg, str(vcf))
     file_attrs = {
@@ -222,7 +221,7 @@ def score_vcf(
         **(attrs or {}),
     }
     with atomic_output(out) as tmp, ScoreWriter(tmp, scoring.tracks, scorer.gene_tracks, file_attrs) as writer:
-        for alleles, skips in _blocks(reader.read(iter_records(vcf, start, stop)), cfg.block_size):
+        for alleles, skips in _blocks(reader.read(selected_records(vcf, cfg, start, stop)), cfg.block_size):
             first_row = writer.n_alleles
             block = scorer.score(alleles)
             writer.add_alleles(allele_columns(alleles, block.window_starts.tolist()), block.scores)
@@ -277,6 +276,8 @@ def config_from_args(args: argparse.Namespace) -> ScoreConfig:
         values["chrom_map"] = {**values.get("chrom_map", {}), **_chrom_map(args.chrom_map)}
     if args.gene_assays is not None:
         values["gene_assays"] = args.gene_assays
+    if args.regions:
+        values["regions"] = args.regions
     return ScoreConfig.from_dict(values)
 
 
@@ -299,7 +300,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--indels", action=argparse.BooleanOptionalAction, default=None, help="score indels (default yes)")
     parser.add_argument("--max-indel-length", type=int, help="skip alleles longer than this (bp)")
     parser.add_argument("--grid", type=int, help="window centres on multiples of this (bp); 1 = centred on each variant")
-    parser.add_argument("--limit", type=int, help="score only the first N records (0 = all)")
+    parser.add_argument("--region", action="append", dest="regions", metavar="CHROM[:START-END]",
+                        help="score only records here (0-based, half-open); repeatable")
+    parser.add_argument("--limit", type=int, help="score only the first N (selected) records (0 = all)")
     parser.add_argument("--block-size", type=int, help="alleles per streamed block")
     parser.add_argument("--tss-half-bins", type=int, help="per-gene scores sum the TSS bin ± this many bins")
     parser.add_argument("--gene-assays", nargs="*", help="assays that get per-gene scores (none given: all tracks)")
