@@ -45,7 +45,7 @@ rule train:
         "../../environment.yml"
     shell:
         "{params.launcher} enformer-lite train {params.data} --outdir {params.outdir} "
-        "--params {params.settings:q} 2> {log}"
+        "--params {params.settings:q} > {log} 2>&1"  # Lightning's progress bar writes to stdout
 
 
 rule evaluate:
