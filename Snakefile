@@ -13,8 +13,10 @@ report: "workflow/report/workflow.rst"
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
+include: "workflow/rules/model.smk"
 include: "workflow/rules/plots.smk"
 include: "workflow/rules/variants.smk"
+include: "workflow/rules/contributions.smk"
 
 
 rule all:
