@@ -14,7 +14,7 @@ from enformer_lite.training.config import TrainConfig
 from enformer_lite.training.module import load_model
 from enformer_lite.training.predict import PredictConfig, Region, predict_tracks
 from enformer_lite.training.train import train
-from test_train_support import TRACKS, TinyModel, write_h5
+from test_train_support import REAL_TINY_MODEL, TRACKS, TinyModel, write_h5
 
 SIZES = {"chr1": 1190, "chr2": 1400, "chr3": 900, "chrUn": 50}
 CLIP_SOFT = 1.6  # within the range of the (seeded) predictions, so that both branches of the inverse run
@@ -120,3 +120,19 @@ def test_bad_region_names_the_chromosome(setup: dict[str, Path]) -> None:
     assert not (setup["root"] / "bad").exists()
     with pytest.raises(InputError, match="expected chrom:start-end"):
         Region.parse("chr1-100")
+
+
+def test_cli_with_the_real_model(setup: dict[str, Path], tmp_path: Path) -> None:
+    from enformer_lite.cli import main
+
+    cfg = TrainConfig.from_dict({"max_steps": 1, "batch_size": 1, "val_check_interval": 1, "progress_bar": False})
+    model_dir = train({"human": setup["human"]}, tmp_path / "model", REAL_TINY_MODEL, cfg)
+    outdir = tmp_path / "bigwigs"
+    status = main(["predict", "--checkpoint", str(model_dir / "best.ckpt"), "--data", str(setup["human"]),
+                   "--fasta", str(setup["fasta"]), "--outdir", str(outdir), "--region", "chr2:100-420",
+                   "--reverse-complement", "--params", '{"predict": {"batch_size": 1}}'])
+    assert status == 0
+    bw = pyBigWig.open(str(outdir / "dnase.bw"))
+    values = [v for _, _, v in bw.intervals("chr2")]
+    bw.close()
+    assert len(values) == 21 and all(np.isfinite(values)) and min(values) >= 0  # bins 96..432 of 16 bp
