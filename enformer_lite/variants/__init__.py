@@ -14,6 +14,22 @@ Modules, in data-flow order:
 * commands ``score-variants`` (:mod:`~enformer_lite.variants.score`), ``gather-variants``
   (:mod:`~enformer_lite.variants.gather`) and ``eval-variants``
   (:mod:`~enformer_lite.variants.evaluate`).
+
+Design choices:
+
+* Indels are scored, not skipped. Their alternative window is built as kipoiseq's
+  ``VariantSeqExtractor`` builds it, anchored at the variant: bases left of the variant stay
+  in place, the right side moves by the length difference and the window keeps its length.
+  Insertions and deletions in promoters and enhancers are common and can destroy or create
+  binding sites, and the shift of downstream bases is a few bp against 128-bp bins, so
+  bin-by-bin comparison with the reference stays meaningful. Alleles longer than
+  ``max_indel_length`` (500 bp by default) are skipped, because a long shift would compare
+  misaligned bins; symbolic alleles (``<DEL>``) carry no sequence and are skipped.
+* Reference sharing: windows are centred on a grid (``grid``, default 1,024 bp) rather than
+  on each variant, so that all variants within one grid cell share one reference prediction
+  (one forward pass per window plus one per allele instead of two per allele). A variant then
+  sits at most ``grid / 2`` bp from the window centre, small against the ~57 kb the target
+  bins reach on either side; ``grid: 1`` restores exact centring.
 """
 
 from enformer_lite.variants.alleles import SKIP_REASONS, Allele, AlleleReader, Skip

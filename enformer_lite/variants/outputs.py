@@ -13,6 +13,8 @@ For an output prefix ``P``:
 * ``P.vcf.gz`` (+ ``.tbi``): the input VCF with INFO fields (one value per ALT):
   ``EL_STATUS`` (scored, flipped, or the skip reason), ``EL_SAD`` (the SAD of the track with
   the largest |SAD|, in the VCF's REF → ALT orientation) and ``EL_SAD_TRACK`` (that track).
+  Records outside ``regions``/``limit`` and records without ALT carry no such fields. The
+  input must be sorted by position for the tabix index.
 """
 
 from __future__ import annotations
@@ -147,8 +149,8 @@ def annotate_vcf(vcf: str | os.PathLike[str], handle: h5py.File, out: Path) -> i
                         f"{vcf} record {index + 1} is {variant.CHROM}:{variant.POS} but the scores were computed for "
                         f"{expected['vcf_chrom']}:{expected['pos']}: scores and VCF do not belong together"
                     )
-            if hi > lo:
-                n_alt = max(1, len(variant.ALT))
+            if hi > lo and variant.ALT:  # Number=A fields have no slot when ALT is '.'
+                n_alt = len(variant.ALT)
                 slot_status, slot_sad, slot_track = ["."] * n_alt, ["."] * n_alt, ["."] * n_alt
                 for row in range(lo, hi):
                     k = int(alt_index[row])

@@ -172,7 +172,10 @@ def _blocks(items: Iterable[Allele | Skip], size: int) -> Iterator[tuple[list[Al
     alleles: list[Allele] = []
     skips: list[Skip] = []
     for item in items:
-        (alleles if isinstance(item, Allele) else skips).append(item)  # type: ignore[arg-type]
+        if isinstance(item, Allele):
+            alleles.append(item)
+        else:
+            skips.append(item)
         if len(alleles) >= size:
             yield alleles, skips
             alleles, skips = [], []
