@@ -12,7 +12,7 @@ from enformer_lite.training.config import from_mapping
 METHODS = ("grad_input", "deletion", "attention")
 DELETION_MODES = ("shuffle", "mask")
 RANK_COLUMNS = ("deletion", "grad_input_abs", "grad_input", "attention", "abc")
-WORKFLOW_KEYS = ("enabled", "chunks", "held_out_only", "checkpoint", "truth", "resources")
+WORKFLOW_KEYS = ("enabled", "chunks", "held_out_only", "checkpoint", "truth", "distance_bins", "resources")
 """Keys of the config section that only the workflow reads."""
 
 

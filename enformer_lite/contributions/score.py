@@ -41,7 +41,7 @@ from enformer_lite.errors import InputError
 from enformer_lite.genome import chrom_sizes, fetch_codes, open_fasta, resolve_chrom
 from enformer_lite.tracks import TrackSpec, tracks_from_json
 from enformer_lite.training.genes import read_genes_bed
-from enformer_lite.training.inference import resolve_device
+from enformer_lite.training.inference import check_against_checkpoint, resolve_device
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +77,8 @@ def load_for_head(
         raise InputError(f"{checkpoint}: model has no head {head!r} (heads: {', '.join(sorted(heads))})")
     if data is not None:
         h5 = read_meta(data)
+        if meta.get("track_ids"):
+            check_against_checkpoint(h5, head, meta, str(checkpoint))
         geometry = WindowGeometry(h5.window_length, h5.bin_size, h5.target_length)
         tracks = h5.tracks
     else:

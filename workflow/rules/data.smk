@@ -8,6 +8,8 @@ rule simulate:
         genes=expand("{outdir}/{genome}/genes.bed", outdir=SIM["outdir"], genome=["human", "mouse"]),
         candidates=expand("{outdir}/{genome}/candidates.bed", outdir=SIM["outdir"], genome=["human", "mouse"]),
         vcf=f"{SIM['outdir']}/human/variants.vcf.gz",
+        truth_links=expand("{outdir}/{genome}/truth/enhancer_gene.tsv", outdir=SIM["outdir"], genome=["human", "mouse"]),
+        truth_variants=f"{SIM['outdir']}/human/truth/variants.tsv",
     params:
         size=SIM["size"],
         seed=SIM["seed"],
