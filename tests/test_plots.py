@@ -20,7 +20,7 @@ from enformer_lite.errors import InputError
 from enformer_lite.plots.accuracy import plot_track_pearson, plot_tss_scatter
 from enformer_lite.plots.loci import auto_loci, parse_locus, read_loci, write_loci
 from enformer_lite.plots.predicted import predict_signal
-from enformer_lite.plots.readers import observed_signal, read_bed
+from enformer_lite.plots.readers import observed_signal, overlapping
 from enformer_lite.plots.style import DPI, WIDTH, save_figure
 from enformer_lite.plots.tracks import TrackSignal, plot_tracks
 from enformer_lite.plots.training import plot_training_curves, read_metrics
@@ -108,13 +108,12 @@ def test_observed_signal_is_the_bin_mean(world) -> None:
     assert tail[0] == pytest.approx(world.signal["dnase"]["chr2"][-BIN:].mean(), rel=1e-5)
 
 
-def test_read_bed_filters_and_names_bad_lines(world, tmp_path: Path) -> None:
-    rows = read_bed(world.candidates, Region("chr3", 7_300, 9_000))
-    assert rows["name"].tolist() == ["enh1"]
-    bad = tmp_path / "bad.bed"
-    bad.write_text("chr1\t10\t20\tok\nchr1\tten\t20\tbad\n")
-    with pytest.raises(InputError, match=r"bad\.bed line 2"):
-        read_bed(bad)
+def test_elements_overlapping_a_region(world) -> None:
+    from enformer_lite.contributions.regions import read_candidates_bed
+
+    rows = overlapping(read_candidates_bed(world.candidates), Region("chr3", 7_300, 9_000))
+    assert rows["element"].tolist() == ["enh1"]  # 7,000-7,400 overlaps; 10,000-10,300 and chr1 do not
+    assert overlapping(read_candidates_bed(world.candidates), Region("chr3", 7_400, 10_000)).empty
 
 
 def test_prediction_equals_the_model_on_the_window(world) -> None:
@@ -226,3 +225,67 @@ def test_plot_tracks_cli_writes_png(world, tmp_path: Path) -> None:
     assert main(["plot-tracks", "--tracks", str(world.tracks), "--track", "nope", "--region", "chr1:0-5000",
                  "--out", str(tmp_path / "y.png")]) == 2
     assert not (tmp_path / "y.png").exists()
+
+
+def test_variant_figures_show_the_model_on_ref_and_alt(world, tmp_path: Path) -> None:
+    from enformer_lite.plots.variants import (
+        plot_score_distribution,
+        plot_top_variants,
+        read_variant_scores,
+        top_alleles,
+        variant_panels,
+    )
+    from enformer_lite.training.genes import read_genes_bed
+    from enformer_lite.training.module import load_model
+
+    seq = world.sequences["chr3"]
+    snp_alt = "A" if seq[7_999] != "A" else "C"
+    variants = [("chr3", 8_000, seq[7_999], snp_alt, 2.0), ("chr3", 9_500, seq[9_499], seq[9_499] + "G", -5.0),
+                ("chr3", 12_000, seq[11_999], "T" if seq[11_999] != "T" else "A", 0.5)]
+    from test_plots_support import write_variant_scores
+
+    write_variant_scores(tmp_path / "v.h5", world, variants)
+    scores = read_variant_scores(tmp_path / "v.h5")
+    rows = top_alleles(scores, 2)
+    assert rows.tolist() == [1, 0]  # |SAD| 5 > 2 > 0.5
+    panels = variant_panels(scores, rows, world.root / "best.ckpt", world.fasta)
+    model, _ = load_model(world.root / "best.ckpt")
+    for panel, (chrom, pos, ref, alt, sad) in zip(panels, [variants[1], variants[0]]):
+        assert panel.track.id == "cage_plus" and panel.sad == pytest.approx(sad)
+        start = pos - 1 - WINDOW // 2
+        window = seq[start : start + WINDOW + 1]
+        offset = pos - 1 - start
+        edited = (window[:offset] + alt + window[offset + len(ref):])[:WINDOW]  # kipoiseq-style, fixed length
+        x = torch.tensor(np.array([[[b == c for c in "ACGT"] for b in s[:WINDOW]] for s in (window, edited)],
+                                  dtype=np.float32))
+        with torch.no_grad():
+            raw = model(x, head="human")[:, :, 1].numpy() / BIN  # cage_plus: sum track, scale 1, no clip
+        np.testing.assert_allclose(panel.ref, raw[0], rtol=1e-4)
+        np.testing.assert_allclose(panel.alt, raw[1], rtol=1e-4)
+        assert panel.region.start == start + CROP_BP and panel.position == pos - 1
+    for name, fig in (("top", plot_top_variants(panels, read_genes_bed(world.genes))),
+                      ("dist", plot_score_distribution(scores))):
+        save_figure(fig, [tmp_path / f"{name}.png"])
+        check_png(tmp_path / f"{name}.png", fig)
+
+
+def test_contribution_figure(world, tmp_path: Path) -> None:
+    from enformer_lite.contributions.outputs import read_scores
+    from enformer_lite.plots.contributions import binned_track, choose_genes, gene_contributions, plot_contributions
+    from test_plots_support import write_contributions
+
+    table_path, tracks_dir, values = write_contributions(tmp_path, world)
+    table = read_scores(table_path)
+    assert choose_genes(table, [], 1) == ["g_hot"]  # highest gene_signal
+    with pytest.raises(InputError, match="no_such_gene"):
+        choose_genes(table, ["no_such_gene"], 1)
+    region, track, step = binned_track(tracks_dir / "g_hot.bw", "chr3")
+    assert region == Region("chr3", 9_000 - WINDOW // 2, 9_000 + WINDOW // 2)
+    padded = np.concatenate([values["g_hot"], np.zeros(-WINDOW % step)])
+    np.testing.assert_allclose(track, padded.reshape(-1, step).sum(1), rtol=1e-5, atol=1e-6)
+    item = gene_contributions(table, "g_hot", tracks_dir)
+    fig = plot_contributions([item], "deletion", top_links=5)
+    save_figure(fig, [tmp_path / "contrib.png"])
+    check_png(tmp_path / "contrib.png", fig)
+    arcs = [p for ax in fig.axes for p in ax.patches if type(p).__name__ == "Arc"]
+    assert len(arcs) == int((item.elements["deletion"] > 0).sum())

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import h5py
 import numpy as np
+import pyBigWig
 import torch
 
 from conftest import write_bigwig, write_fasta
@@ -158,3 +159,78 @@ def write_metrics_csv(path: Path, steps: int = 60, organisms: tuple[str, ...] = 
     import pandas as pd
 
     pd.DataFrame(rows).to_csv(path, index=False)
+
+
+def write_variant_scores(path: Path, world: TinyWorld, variants: list[tuple[str, int, str, str, float]],
+                         genome: str = "human") -> None:
+    """A score file in the layout of :mod:`enformer_lite.variants.store` (grid 1: each variant at the window centre).
+
+    ``variants`` are (chrom, 1-based pos, ref, alt, SAD of track 1); other tracks get SAD / 10.
+    """
+    n, t = len(variants), len(TRACKS)
+    sad = np.zeros((n, t), dtype=np.float32)
+    for i, (*_, value) in enumerate(variants):
+        sad[i] = value / 10
+        sad[i, 1] = value
+    string = h5py.string_dtype()
+    with h5py.File(path, "w") as f:
+        alleles = f.create_group("alleles")
+        alleles["record"] = np.arange(n)
+        alleles["alt_index"] = np.zeros(n, dtype=np.int32)
+        for name, column in (("chrom", 0), ("vcf_chrom", 0), ("ref", 2), ("alt", 3)):
+            alleles.create_dataset(name, data=[v[column] for v in variants], dtype=string)
+        alleles["pos"] = np.array([v[1] for v in variants], dtype=np.int64)
+        alleles.create_dataset("id", data=[f"rs{i}" for i in range(n)], dtype=string)
+        alleles["flipped"] = np.zeros(n, dtype=bool)
+        alleles["window_start"] = np.array([v[1] - 1 - WINDOW // 2 for v in variants], dtype=np.int64)
+        scores = f.create_group("scores")
+        for name in ("SAD", "LOG2R", "D2", "MAXD"):
+            scores[name] = sad
+        f.create_group("skipped")
+        f.create_group("genes")
+        f.create_group("gene_scores")
+        tracks = [{**tr, "file": str(world.root / f"{tr['id']}.bw")} for tr in TRACKS]
+        f.attrs.update({"tracks": json.dumps(tracks), "gene_tracks": json.dumps([1, 2]), "head": genome,
+                        "window_length": WINDOW, "bin_size": BIN, "target_length": TARGET, "grid": 1,
+                        "checkpoint": "best.ckpt"})
+
+
+CONTRIBUTION_COLUMNS = ["gene", "element", "chrom", "start", "end", "tss", "strand", "distance", "gene_signal",
+                        "grad_input", "grad_input_abs", "deletion", "deletion_fraction", "attention", "accessibility",
+                        "abc", "rank", "rank_deletion", "rank_grad_input_abs", "rank_grad_input", "rank_attention",
+                        "rank_abc"]
+
+
+def write_contributions(root: Path, world: TinyWorld) -> tuple[Path, Path, dict[str, np.ndarray]]:
+    """An enhancer–gene table and per-gene gradient × input bigWigs (window = TSS ± 2,048 bp).
+
+    Returns the table path, the tracks directory and the per-base values written per gene.
+    """
+    rng = np.random.default_rng(5)
+    rows, values = [], {}
+    tracks_dir = root / "tracks"
+    tracks_dir.mkdir(parents=True, exist_ok=True)
+    for gene_signal, (chrom, tss, strand, gene) in zip((3.0, 9.0, 1.0), [g for g in GENES if g[0] == "chr3"]):
+        elements = [e for e in ELEMENTS if e[0] == chrom and abs((e[1] + e[2]) / 2 - tss) < WINDOW // 2]
+        deletions = rng.normal(0, 1, len(elements))
+        order = np.argsort(-deletions)
+        for rank, k in enumerate(order, start=1):
+            c, s, e, name, _ = elements[k]
+            rows.append({"gene": gene, "element": name, "chrom": c, "start": s, "end": e, "tss": tss, "strand": strand,
+                         "distance": int((s + e) / 2 - tss), "gene_signal": gene_signal, "grad_input": deletions[k],
+                         "grad_input_abs": abs(deletions[k]), "deletion": deletions[k], "deletion_fraction": 0.1,
+                         "attention": 0.01, "accessibility": 1.0, "abc": 0.5, "rank": rank, "rank_deletion": rank,
+                         "rank_grad_input_abs": rank, "rank_grad_input": rank, "rank_attention": rank, "rank_abc": rank})
+        start = tss - WINDOW // 2
+        per_base = rng.normal(0, 0.01, WINDOW)
+        values[gene] = per_base
+        bw = pyBigWig.open(str(tracks_dir / f"{gene}.bw"), "w")
+        bw.addHeader(list(SIZES.items()))
+        lo = max(start, 0)
+        bw.addEntries(chrom, lo, values=per_base[lo - start:].astype(np.float64).tolist(), span=1, step=1)
+        bw.close()
+    table = root / "enhancer_gene.tsv"
+    import pandas as pd
+
+    pd.DataFrame(rows, columns=CONTRIBUTION_COLUMNS).to_csv(table, sep="\t", index=False)
+    return table, tracks_dir, values

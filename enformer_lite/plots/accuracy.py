@@ -110,7 +110,8 @@ def plot_tss_scatter(values: pd.DataFrame, title: str = "", width: float = WIDTH
     ncols = min(len(tracks), 3)
     nrows = -(-len(tracks) // ncols)
     panel = width / 3  # square panels of the same size whatever the number of tracks
-    fig = new_figure(height=0.5 + 1.05 * panel * nrows, width=panel * ncols)
+    fig = new_figure(height=0.5 + 1.1 * panel * nrows, width=panel * ncols)
+    fig.get_layout_engine().set(h_pad=0.12, hspace=0.04)  # room between a panel's x label and the next title
     axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
     colour = assay_colour("CAGE")
     for ax, track in zip(axes, tracks):

@@ -58,6 +58,42 @@ def _training(args: argparse.Namespace) -> None:
     save_figure(plot_training_curves(read_metrics(args.metrics), title=args.title), args.out)
 
 
+def _variants(args: argparse.Namespace) -> None:
+    from enformer_lite.plots.variants import (
+        plot_score_distribution,
+        plot_top_variants,
+        read_variant_scores,
+        top_alleles,
+        variant_panels,
+    )
+    from enformer_lite.training.genes import read_genes_bed
+
+    scores = read_variant_scores(args.scores)
+    title = args.title or str(args.scores)
+    if args.distribution_out:
+        save_figure(plot_score_distribution(scores, title=title), args.distribution_out)
+    if args.top_out:
+        if not args.checkpoint or not args.fasta:
+            raise InputError("plot variants: --top-out needs --checkpoint and --fasta to re-predict the alleles")
+        panels = variant_panels(scores, top_alleles(scores, args.top), args.checkpoint, args.fasta, args.device)
+        genes = read_genes_bed(args.genes) if args.genes else None
+        save_figure(plot_top_variants(panels, genes, title=f"{title}: {len(panels)} strongest variants"), args.top_out)
+
+
+def _contributions(args: argparse.Namespace) -> None:
+    from enformer_lite.contributions.outputs import read_scores
+    from enformer_lite.plots.contributions import choose_genes, gene_contributions, plot_contributions
+    from enformer_lite.training.genes import read_genes_bed
+
+    table = read_scores(args.table)
+    if args.score not in table.columns:
+        raise InputError(f"{args.table}: no score column {args.score!r}")
+    chosen = choose_genes(table, args.gene or [], args.n)
+    items = [gene_contributions(table, gene, args.tracks_dir) for gene in chosen]
+    genes = read_genes_bed(args.genes) if args.genes else None
+    save_figure(plot_contributions(items, args.score, genes, args.top_links, title=args.title), args.out)
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
     """Flags of ``enformer-lite plot``: one sub-subcommand per figure."""
     sub = parser.add_subparsers(dest="figure", metavar="FIGURE", required=True)
@@ -89,6 +125,30 @@ def configure(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--title", default="")
     _add_out(p)
     p.set_defaults(handler=_training)
+
+    p = sub.add_parser("variants", help="variant score distribution and the strongest variants' predictions")
+    p.add_argument("--scores", required=True, help="variant score file (.h5) of enformer-lite score-variants")
+    p.add_argument("--distribution-out", action="append", metavar="FILE", help="score distribution figure; repeatable")
+    p.add_argument("--top-out", action="append", metavar="FILE", help="strongest-variants figure; repeatable")
+    p.add_argument("--top", type=int, default=4, help="number of strongest variants (largest |SAD| over tracks)")
+    p.add_argument("--checkpoint", help="checkpoint that scored the variants (for --top-out)")
+    p.add_argument("--fasta", help="reference FASTA (for --top-out)")
+    p.add_argument("--genes", help="genes BED6 to draw under the predictions")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, ...")
+    p.add_argument("--title", default="", help="title (default: the score file)")
+    p.set_defaults(handler=_variants)
+
+    p = sub.add_parser("contributions", help="element contributions and enhancer-gene links of selected genes")
+    p.add_argument("--table", required=True, help="enhancer-gene table of enformer-lite contributions gather")
+    p.add_argument("--tracks-dir", help="directory of per-gene gradient x input bigWigs")
+    p.add_argument("--score", default="deletion", help="score column that colours the elements and weighs the links")
+    p.add_argument("--gene", action="append", metavar="ID", help="genes to show; repeatable (default: top --n)")
+    p.add_argument("--n", type=int, default=2, help="without --gene: genes with the highest predicted TSS signal")
+    p.add_argument("--top-links", type=int, default=5, help="arcs to the best-ranked elements with a positive score")
+    p.add_argument("--genes", help="genes BED6 to draw under the tracks")
+    p.add_argument("--title", default="")
+    _add_out(p)
+    p.set_defaults(handler=_contributions)
 
 
 def run(args: argparse.Namespace) -> int:

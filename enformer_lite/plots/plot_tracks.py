@@ -17,10 +17,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 
 from enformer_lite.errors import InputError
-from enformer_lite.plots.readers import observed_signal, on_bins, read_bed
+from enformer_lite.contributions.regions import read_candidates_bed
+from enformer_lite.plots.readers import observed_signal, on_bins, overlapping
 from enformer_lite.plots.style import save_figure
 from enformer_lite.plots.tracks import TrackSignal, plot_tracks
 from enformer_lite.tracks import read_tracks_table
@@ -127,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
         region = on_bins(region, bin_size)
     signals = collect_signals(region, bin_size, observed_tracks(args.tracks, args.bigwig), prediction, args.only or ())
     genes = read_genes_bed(args.genes) if args.genes else None
-    elements = read_bed(args.candidates, region) if args.candidates else None
+    elements = overlapping(read_candidates_bed(args.candidates), region) if args.candidates else None
     fig = plot_tracks(region, bin_size, signals, genes, elements, title=args.title, marks=args.mark, width=args.width)
     for path in save_figure(fig, args.out):
         log.info("wrote %s", path)

@@ -13,6 +13,7 @@ matplotlib.use("Agg")  # figures are files; never open a window
 logging.getLogger("fontTools").setLevel(logging.WARNING)  # PDF font subsetting logs every glyph at INFO
 
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from enformer_lite.atomic import atomic_output  # noqa: E402
@@ -89,6 +90,21 @@ def message_figure(text: str, width: float = WIDTH, height: float = 1.5) -> Figu
     fig = new_figure(height=height, width=width)
     fig.text(0.5, 0.5, text, ha="center", va="center", fontsize=9, wrap=True)
     return fig
+
+
+def stacked_panels(
+    n: int, rows: list[float], inches_per_row: float, width: float = WIDTH
+) -> tuple[Figure, list[tuple[object, np.ndarray]]]:
+    """A figure of ``n`` stacked sub-figures, each with axes rows of height ratios ``rows`` sharing x.
+
+    Returns the figure and, per sub-figure, ``(subfigure, axes array)``.
+    """
+    fig = new_figure(height=0.4 + inches_per_row * sum(rows) * n, width=width)
+    out = []
+    for sub in np.atleast_1d(fig.subfigures(n, 1)):
+        axes = sub.subplots(len(rows), 1, sharex=True, gridspec_kw={"height_ratios": rows})
+        out.append((sub, np.atleast_1d(axes)))
+    return fig, out
 
 
 def format_bp(value: float, _pos: object = None) -> str:

@@ -97,7 +97,8 @@ def _lanes(starts: np.ndarray, ends: np.ndarray, gap: float) -> np.ndarray:
 
 
 def _bp_per_inch(ax: Axes, region: Region) -> float:
-    width_in = ax.get_position().width * ax.figure.get_figwidth()
+    # Before layout the axes extent is approximate, which is good enough to space labels.
+    width_in = ax.get_window_extent().width / ax.get_figure(root=True).dpi
     return (region.end - region.start) / max(width_in, 1e-6)
 
 

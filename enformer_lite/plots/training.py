@@ -20,7 +20,8 @@ from enformer_lite.errors import InputError
 from enformer_lite.plots.style import WIDTH, new_figure, styled
 
 _ORGANISM_METRIC = re.compile(r"^val/(?P<organism>[^/]+)/(?P<metric>loss|pearson)$")
-ORGANISM_STYLES = ("-", "--", ":", "-.")
+ORGANISM_STYLES = (("-", "o"), ("--", "s"), (":", "^"), ("-.", "D"))
+"""Line style and marker per organism (validation values are often only a few points)."""
 
 
 def read_metrics(path: str | os.PathLike[str]) -> pd.DataFrame:
@@ -75,29 +76,29 @@ def plot_training_curves(metrics: pd.DataFrame, title: str = "", width: float = 
     if "val/loss" in metrics:
         steps, loss = _series(metrics, "val/loss")
         ax["loss"].plot(steps, loss, color="#D55E00", marker="o", markersize=3, linewidth=1.2, label="validation")
-    for organism, style in zip(organisms, ORGANISM_STYLES * 4):
+    for organism, (style, marker) in zip(organisms, ORGANISM_STYLES * 4):
         column = f"val/{organism}/loss"
         if column in metrics and len(organisms) > 1:
             steps, loss = _series(metrics, column)
-            ax["loss"].plot(steps, loss, color="#E69F00", linestyle=style, linewidth=1.0,
-                            label=f"validation, {organism}")
+            ax["loss"].plot(steps, loss, color="#E69F00", linestyle=style, marker=marker, markersize=3,
+                            linewidth=1.0, label=f"validation, {organism}")
     ax["loss"].set_ylabel("loss")
     _log_scale_if_wide(ax["loss"])
-    ax["loss"].legend(frameon=False, ncols=2, loc="best")
+    ax["loss"].legend(frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
 
     if "pearson" in ax:
-        for organism, style in zip(organisms, ORGANISM_STYLES * 4):
+        for organism, (style, marker) in zip(organisms, ORGANISM_STYLES * 4):
             column = f"val/{organism}/pearson"
             if column in metrics:
                 steps, r = _series(metrics, column)
-                ax["pearson"].plot(steps, r, color="#009E73", linestyle=style, marker="o", markersize=3,
+                ax["pearson"].plot(steps, r, color="#009E73", linestyle=style, marker=marker, markersize=4,
                                    linewidth=1.2, label=organism)
         if "val/pearson" in metrics and len(organisms) > 1:
             steps, r = _series(metrics, "val/pearson")
             ax["pearson"].plot(steps, r, color="#000000", marker="s", markersize=3, linewidth=1.0,
                                label="mean of organisms")
         ax["pearson"].set_ylabel("validation\nmean Pearson r")
-        ax["pearson"].legend(frameon=False, ncols=3, loc="best")
+        ax["pearson"].legend(frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
         ax["pearson"].grid(axis="y", linewidth=0.3, alpha=0.6)
 
     if "lr" in ax:
@@ -112,8 +113,11 @@ def plot_training_curves(metrics: pd.DataFrame, title: str = "", width: float = 
 
 
 def _log_scale_if_wide(ax) -> None:
-    """Use a log y axis when the plotted positive values span more than a factor of 20."""
-    values = np.concatenate([line.get_ydata() for line in ax.get_lines()] or [np.array([])])
-    values = values[np.isfinite(values) & (values > 0)]
-    if len(values) and values.max() / values.min() > 20:
+    """Use a log y axis when every plotted value is positive and they span more than a factor of 20.
+
+    (A Poisson loss without its constant term can be negative; then the axis stays linear.)
+    """
+    values = np.concatenate([np.asarray(line.get_ydata(), float) for line in ax.get_lines()] or [np.array([])])
+    values = values[np.isfinite(values)]
+    if len(values) and values.min() > 0 and values.max() / values.min() > 20:
         ax.set_yscale("log")

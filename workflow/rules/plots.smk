@@ -33,7 +33,7 @@ checkpoint plot_loci:
 rule plot_locus:
     input:
         ckpt=MODEL_CKPT,
-        loci="results/plots/{genome}/loci.tsv",
+        loci=plot_loci_table,
         fasta=lambda wc: genome_cfg(wc)["fasta"],
         tracks=lambda wc: genome_cfg(wc)["tracks"],
         bigwigs=track_files,
@@ -107,3 +107,59 @@ rule plot_training:
         "../../environment.yml"
     shell:
         "enformer-lite plot training --metrics {input.metrics} --out {output.png} --out {output.pdf} 2> {log}"
+
+
+rule plot_variants:
+    input:
+        scores="results/variants/{name}.h5",
+        ckpt=lambda wc: config["variants"]["checkpoint"],
+        fasta=lambda wc: plot_vcf_genome(wc)["fasta"],
+        genes=plot_vcf_genes,
+    output:
+        **plot_figure("results/plots/variants/{name}/strongest", "../report/variants_strongest.rst", "Variant effects",
+                      "{name}", key="top_", vcf="{name}", figure="strongest variants"),
+        **plot_figure("results/plots/variants/{name}/scores", "../report/variants_scores.rst", "Variant effects",
+                      "{name}", key="dist_", vcf="{name}", figure="score distribution"),
+    params:
+        top=PLOTS["top_variants"],
+        genes=lambda wc, input: f"--genes {input.genes[0]}" if input.genes else "",
+    log:
+        "logs/plots/variants/{name}.log",
+    benchmark:
+        "benchmarks/plots/variants/{name}.tsv"
+    resources:
+        **job_resources(mem_mb=4000, runtime=20),
+    conda:
+        "../../environment.yml"
+    shell:
+        "enformer-lite plot variants --scores {input.scores} --checkpoint {input.ckpt} --fasta {input.fasta} "
+        "{params.genes} --top {params.top} --title 'variants {wildcards.name}' "
+        "--top-out {output.top_png} --top-out {output.top_pdf} "
+        "--distribution-out {output.dist_png} --distribution-out {output.dist_pdf} 2> {log}"
+
+
+rule plot_contributions:
+    input:
+        table="results/contributions/{genome}.enhancer_gene.tsv",
+        tracks="results/contributions/{genome}.tracks",
+        genes=plot_optional_file("genes"),
+    output:
+        **plot_figure("results/plots/contributions/{genome}", "../report/contributions.rst",
+                      "Enhancer-gene contributions", "{genome}", genome="{genome}"),
+    params:
+        score=lambda wc: config["contributions"]["rank_by"],
+        genes=plot_optional_flag("--genes", "genes"),
+        chosen=lambda wc: " ".join(f"--gene {shlex.quote(g)}" for g in PLOTS["contribution_genes"].get(wc.genome, [])),
+        n=PLOTS["n_contribution_genes"],
+        top=PLOTS["top_links"],
+    log:
+        "logs/plots/contributions/{genome}.log",
+    resources:
+        **job_resources(mem_mb=2000, runtime=10),
+    conda:
+        "../../environment.yml"
+    shell:
+        "enformer-lite plot contributions --table {input.table} --tracks-dir {input.tracks} {params.genes} "
+        "--score {params.score} {params.chosen} --n {params.n} --top-links {params.top} "
+        "--title '{wildcards.genome}: element contributions ({params.score})' "
+        "--out {output.png} --out {output.pdf} 2> {log}"
