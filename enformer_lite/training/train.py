@@ -4,13 +4,17 @@ Outputs in ``--outdir`` (written only when training has finished):
 ``best.ckpt`` (best validation score), ``last.ckpt`` (final step) and
 ``metrics.csv`` (Lightning's CSV log, all attempts merged).
 
-Live state sits in ``<outdir>/run/``: Lightning's checkpoints in ``checkpoints/``
-(``last.ckpt`` every ``checkpoint_every_n_steps`` steps, ``best.ckpt`` at each
-validation), the per-attempt CSV logs in ``logs/`` and ``fingerprint.json``. When a killed run is started
-again with the same data and learning settings, it resumes from
-``run/last.ckpt`` and continues the global step; with different settings it
-starts afresh. Workflow managers that delete the declared outputs of a failed
-job never touch ``run/``.
+Live state sits in ``<outdir>/run/``: Lightning's checkpoints in
+``checkpoints/`` (``last.ckpt`` every ``checkpoint_every_n_steps`` steps,
+``best.ckpt`` at each validation), the per-attempt CSV logs in ``logs/`` and
+``fingerprint.json``. When a killed run is started again with the same data and
+learning settings, it resumes from ``run/checkpoints/last.ckpt`` and continues
+the global step; with different settings it starts afresh. Workflow managers
+that delete the declared outputs of a failed job never touch ``run/``.
+
+Several organisms: each step trains on one organism's batch (organisms take
+turns), so with DDP the strategy is switched to its ``find_unused_parameters``
+variant (the other heads get no gradient on that step).
 """
 
 from __future__ import annotations
@@ -52,8 +56,8 @@ def model_from_params(
 
     By default ``model_params`` are ``preset`` (default ``lite``) plus any
     :class:`enformer_lite.model.ModelConfig` field overrides (``None`` keeps the
-    preset's value); heads (one per
-    organism, sized by its tracks) and ``target_length`` come from the data.
+    preset's value); heads (one per organism, sized by its tracks) and
+    ``target_length`` come from the data.
     With ``builder``, the config dict is ``model_params`` plus ``heads``,
     ``target_length`` and ``bin_size`` and is passed to ``builder``.
     """
@@ -137,6 +141,50 @@ def publish(run_dir: Path, outdir: Path) -> None:
         metrics.to_csv(tmp, index=False)
 
 
+def build_trainer(cfg: TrainConfig, run_dir: Path, n_organisms: int, callbacks: Sequence[Callback] = ()) -> L.Trainer:
+    """Lightning Trainer with the resume and best checkpoints, CSV log and progress bar of a run."""
+    monitor, mode = MONITORS[cfg.monitor]
+    best = ModelCheckpoint(
+        dirpath=run_dir / CHECKPOINTS, filename="best", monitor=monitor, mode=mode, save_top_k=1,
+        auto_insert_metric_name=False, enable_version_counter=False,
+    )
+    last = ModelCheckpoint(
+        dirpath=run_dir / CHECKPOINTS, save_top_k=0, save_last=True, every_n_train_steps=cfg.checkpoint_every_n_steps,
+        enable_version_counter=False,
+    )
+    all_callbacks: list[Callback] = [best, last, LearningRateMonitor(logging_interval="step"), *callbacks]
+    if cfg.progress_bar:
+        all_callbacks.append(TQDMProgressBar(refresh_rate=cfg.log_every_n_steps))
+    hw = cfg.trainer
+    strategy = hw.strategy
+    if strategy in ("ddp", "ddp_spawn") and n_organisms > 1:
+        # Each step trains one organism's head, so the other heads get no gradient on that step.
+        strategy = f"{strategy}_find_unused_parameters_true"
+    return L.Trainer(
+        accelerator=hw.accelerator,
+        devices=hw.devices,
+        strategy=strategy,
+        num_nodes=hw.num_nodes,
+        precision=hw.resolved_precision(),
+        max_steps=cfg.max_steps,
+        max_epochs=-1,
+        # Validation every val_check_interval steps counted across epochs (an epoch is one pass
+        # over the largest organism's training windows).
+        val_check_interval=min(cfg.val_check_interval, cfg.max_steps),
+        check_val_every_n_epoch=None,
+        limit_val_batches=cfg.limit_val_batches,
+        num_sanity_val_steps=0,
+        gradient_clip_val=cfg.gradient_clip or None,
+        gradient_clip_algorithm="norm",
+        logger=CSVLogger(run_dir, name="logs"),
+        callbacks=all_callbacks,
+        log_every_n_steps=cfg.log_every_n_steps,
+        enable_progress_bar=cfg.progress_bar,
+        use_distributed_sampler=False,  # AlternatingBatchSampler shares the data out across ranks itself
+        default_root_dir=run_dir,
+    )
+
+
 def train(
     data: Mapping[str, str | Path],
     outdir: str | Path,
@@ -171,45 +219,9 @@ def train(
         log_per_track=cfg.log_per_track,
     )
     resume = prepare_run_dir(run_dir, run_fingerprint(metas, model_params, cfg))
-    monitor, mode = MONITORS[cfg.monitor]
-    best = ModelCheckpoint(
-        dirpath=run_dir / CHECKPOINTS, filename="best", monitor=monitor, mode=mode, save_top_k=1,
-        auto_insert_metric_name=False, enable_version_counter=False,
-    )
-    last = ModelCheckpoint(
-        dirpath=run_dir / CHECKPOINTS, save_top_k=0, save_last=True, every_n_train_steps=cfg.checkpoint_every_n_steps,
-        enable_version_counter=False,
-    )
-    all_callbacks: list[Callback] = [best, last, LearningRateMonitor(logging_interval="step"), *callbacks]
-    if cfg.progress_bar:
-        all_callbacks.append(TQDMProgressBar(refresh_rate=max(1, cfg.log_every_n_steps)))
-    hw = cfg.trainer
-    strategy = hw.strategy
-    if strategy in ("ddp", "ddp_spawn") and len(metas) > 1:
-        # Each step trains one organism's head, so the other heads get no gradient on that step.
-        strategy = f"{strategy}_find_unused_parameters_true"
-    trainer = L.Trainer(
-        accelerator=hw.accelerator,
-        devices=hw.devices,
-        strategy=strategy,
-        num_nodes=hw.num_nodes,
-        precision=hw.resolved_precision(),
-        max_steps=cfg.max_steps,
-        max_epochs=-1,
-        val_check_interval=min(cfg.val_check_interval, cfg.max_steps),
-        check_val_every_n_epoch=None,
-        limit_val_batches=cfg.limit_val_batches,
-        num_sanity_val_steps=0,
-        gradient_clip_val=cfg.gradient_clip or None,
-        gradient_clip_algorithm="norm",
-        logger=CSVLogger(run_dir, name="logs"),
-        callbacks=all_callbacks,
-        log_every_n_steps=cfg.log_every_n_steps,
-        enable_progress_bar=cfg.progress_bar,
-        use_distributed_sampler=False,
-        default_root_dir=run_dir,
-    )
+    trainer = build_trainer(cfg, run_dir, len(metas), callbacks)
     trainer.fit(module, datamodule=datamodule, ckpt_path=resume)
+    # The periodic checkpoint may predate the last step; this one is what a rerun resumes from.
     trainer.save_checkpoint(run_dir / CHECKPOINTS / "last.ckpt")
     if trainer.is_global_zero:
         if not (run_dir / CHECKPOINTS / "best.ckpt").is_file():
