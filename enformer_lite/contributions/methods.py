@@ -130,7 +130,7 @@ class ContributionScorer:
         self.accessibility = [t.index for t in accessibility]
         self.n_tracks = n_tracks
         if "attention" in cfg.methods and not runner.has_attention:
-            log.warning("the model has no attention layers (CNN-only ablation): attention scores are NaN")
+            log.warning("the model has no attention layers (e.g. the CNN-only ablation): attention scores are NaN")
 
     def _replacement(self, codes: npt.NDArray[np.uint8], rng: np.random.Generator) -> torch.Tensor:
         new = np.full_like(codes, N_CODE) if self.cfg.deletion_mode == "mask" else dinucleotide_shuffle(codes, rng)
