@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import os
+import signal
 from pathlib import Path
 
 import lightning as L
@@ -96,6 +98,17 @@ class CrashAt(L.Callback):
             raise RuntimeError("simulated crash")
 
 
+class SigtermAt(L.Callback):
+    """Sends this process SIGTERM during step ``step``, as Snakemake or SLURM would."""
+
+    def __init__(self, step: int) -> None:
+        self.step = step
+
+    def on_train_batch_start(self, trainer: L.Trainer, *args: object) -> None:
+        if trainer.global_step == self.step:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+
 class FirstStep(L.Callback):
     """Records the global step at which this attempt started."""
 
@@ -132,6 +145,18 @@ def test_resume_continues_global_step(tmp_path: Path, data: dict[str, Path]) -> 
     train_steps = metrics.dropna(subset=["train/loss"])["step"].tolist()
     assert train_steps == list(range(12))  # steps 0-5 from the first attempt, 6-11 from the second, no repeats
     assert metrics.dropna(subset=["val/loss"])["step"].tolist() == [3, 7, 11]
+
+
+def test_sigterm_saves_the_current_step(tmp_path: Path, data: dict[str, Path]) -> None:
+    cfg = TrainConfig.from_dict({"max_steps": 8, "batch_size": 2, "val_check_interval": 4,
+                                 "checkpoint_every_n_steps": 4, **QUIET})
+    out = tmp_path / "model"
+    with pytest.raises(SystemExit) as stopped:
+        train(data, out, {"channels": 8}, cfg, callbacks=[SigtermAt(5)], builder=TinyModel.from_dict)
+    assert stopped.value.code == 143  # not 0: the job did not finish
+    first = FirstStep()
+    train(data, out, {"channels": 8}, cfg, callbacks=[first], builder=TinyModel.from_dict)
+    assert first.first == 6  # step 5 completed before stopping; the periodic checkpoint was at 4
 
 
 def test_changed_settings_start_afresh(tmp_path: Path, data: dict[str, Path]) -> None:

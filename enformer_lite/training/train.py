@@ -24,6 +24,7 @@ import hashlib
 import json
 import logging
 import shutil
+import signal
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ import pandas as pd
 from lightning.fabric.utilities.rank_zero import rank_zero_only
 from lightning.pytorch.callbacks import Callback, LearningRateMonitor, ModelCheckpoint, TQDMProgressBar
 from lightning.pytorch.loggers import CSVLogger
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from enformer_lite.atomic import atomic_output
 from enformer_lite.errors import InputError
@@ -43,6 +45,19 @@ from enformer_lite.training.dataset import H5Meta, split_indices
 from enformer_lite.training.module import EnformerModule, ModelBuilder
 
 log = logging.getLogger(__name__)
+
+class CheckpointOnStop(Callback):
+    """Saves the resume checkpoint when the job is told to stop (SIGTERM: Snakemake on Ctrl-C, a SLURM
+    time limit). Lightning stops after the current step, so the saved state is consistent."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
+        if isinstance(exception, SIGTERMException):
+            trainer.save_checkpoint(self.path)
+            log.info("stopped by SIGTERM at step %d; saved %s", trainer.global_step, self.path)
+
 
 RUN_DIR = "run"
 CHECKPOINTS = "checkpoints"
@@ -152,7 +167,10 @@ def build_trainer(cfg: TrainConfig, run_dir: Path, n_organisms: int, callbacks: 
         dirpath=run_dir / CHECKPOINTS, save_top_k=0, save_last=True, every_n_train_steps=cfg.checkpoint_every_n_steps,
         enable_version_counter=False,
     )
-    all_callbacks: list[Callback] = [best, last, LearningRateMonitor(logging_interval="step"), *callbacks]
+    all_callbacks: list[Callback] = [
+        best, last, CheckpointOnStop(run_dir / CHECKPOINTS / "last.ckpt"), LearningRateMonitor(logging_interval="step"),
+        *callbacks,
+    ]
     if cfg.progress_bar:
         all_callbacks.append(TQDMProgressBar(refresh_rate=cfg.log_every_n_steps))
     hw = cfg.trainer
@@ -220,7 +238,10 @@ def train(
     )
     resume = prepare_run_dir(run_dir, run_fingerprint(metas, model_params, cfg))
     trainer = build_trainer(cfg, run_dir, len(metas), callbacks)
-    trainer.fit(module, datamodule=datamodule, ckpt_path=resume)
+    try:
+        trainer.fit(module, datamodule=datamodule, ckpt_path=resume)
+    except SIGTERMException as stop:
+        raise SystemExit(128 + signal.SIGTERM) from stop  # a stopped run is not a finished one
     # The periodic checkpoint may predate the last step; this one is what a rerun resumes from.
     trainer.save_checkpoint(run_dir / CHECKPOINTS / "last.ckpt")
     if trainer.is_global_zero:
