@@ -42,7 +42,7 @@ def check_png(path: Path, fig) -> np.ndarray:
     """The PNG has the figure's size at DPI and something drawn on it."""
     pixels = image(path)
     width, height = fig.get_size_inches()
-    assert pixels.shape[:2] == (int(height * DPI), int(width * DPI))  # matplotlib truncates to whole pixels
+    assert pixels.shape[:2] == (round(height * DPI), round(width * DPI))  # sizes are whole pixels
     assert ink(pixels) > 0.02
     return pixels
 

@@ -19,10 +19,10 @@ ROOT = Path(__file__).resolve().parents[1]
 PLOT_RULES = ["plot_loci", "plot_locus", "plot_training", "plot_accuracy", "plot_tss"]
 
 
-def snakemake(work: Path, config: Path, *args: str) -> subprocess.CompletedProcess:
+def snakemake(work: Path, config: Path, targets: list[str], *options: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(work),
-         "--configfile", str(config), "--cores", "2", "--allowed-rules", *PLOT_RULES, "--", *args],
+         "--configfile", str(config), "--cores", "2", *options, "--allowed-rules", *PLOT_RULES, "--", *targets],
         capture_output=True, text=True,
         env={**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"},
     )
@@ -56,7 +56,7 @@ def test_plot_rules_and_report(tmp_path: Path) -> None:
     figures = ["results/plots/training.png", "results/plots/accuracy.pdf", "results/plots/human/tss_scatter.png",
                "results/plots/human/tracks/mine.png"]
 
-    run = snakemake(work, config_file, *figures)
+    run = snakemake(work, config_file, figures)
     assert run.returncode == 0, run.stderr[-3000:]
     loci = pd.read_csv(work / "results/plots/human/loci.tsv", sep="\t")
     assert loci["name"].tolist() == ["mine", "top1_g_hot"]
@@ -71,7 +71,7 @@ def test_plot_rules_and_report(tmp_path: Path) -> None:
             assert path.read_bytes()[:5] == b"%PDF-"
 
     report = work / "results/report.html"
-    run = snakemake(work, config_file, *figures, "--report", str(report))
+    run = snakemake(work, config_file, figures, "--report", str(report))
     assert run.returncode == 0, run.stderr[-3000:]
     html = report.read_text()
     for text in ("Tracks at loci", "Model accuracy", "Training", "enformer-lite", "Pearson correlation"):

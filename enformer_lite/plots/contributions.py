@@ -116,7 +116,7 @@ def plot_contributions(
     """
     if not items:
         return message_figure(f"{title + ': ' if title else ''}no genes with contribution scores", width=width)
-    rows = [1.2, 0.5, 0.9] + ([0.6] if genes is not None else [])
+    rows = [1.2, 0.8, 0.9] + ([0.6] if genes is not None else [])
     fig, panels = stacked_panels(len(items), rows, inches_per_row=0.8, width=width)
     for (sub, axes), item in zip(panels, items):
         region = item.region
@@ -139,16 +139,16 @@ def plot_contributions(
         track_ax.tick_params(axis="x", bottom=False, labelbottom=False)
         values = item.elements[score].to_numpy(dtype=float) if score in item.elements else np.full(len(item.elements), np.nan)
         scale = float(np.nanmax(np.abs(values))) if np.isfinite(values).any() else float("nan")
-        draw_elements(element_ax, item.elements, region, values=values, label=f"elements: {score}\n(colour ±{scale:.2g})")
-        ranked = item.elements[(item.elements["rank"] <= top_links) & (values > 0)] if "rank" in item.elements else item.elements.iloc[:0]
+        ranks = item.elements["rank"] if "rank" in item.elements else pd.Series(np.nan, index=item.elements.index)
+        linked = (ranks.astype(float).fillna(np.inf) <= top_links).to_numpy() & (values > 0)
+        names = [str(e) if keep else "" for e, keep in zip(item.elements["element"], linked)]
+        draw_elements(element_ax, item.elements, region, values=values, names=names,
+                      label=f"elements: {score}\n(colour ±{scale:.2g})")
+        ranked = item.elements[linked]
         best = float(np.nanmax(values)) if np.isfinite(values).any() and np.nanmax(values) > 0 else 1.0
         centres = ((ranked["start"] + ranked["end"]) / 2).to_numpy(dtype=float)
         weights = ranked[score].to_numpy(dtype=float) / best
         draw_arcs(arc_ax, np.full(len(ranked), float(item.tss)), centres, weights, label=f"top {top_links}\nlinks")
-        for _, element in ranked.iterrows():
-            centre = (element["start"] + element["end"]) / 2
-            element_ax.annotate(str(element["element"]), (centre, 0.9), xytext=(0, 1), textcoords="offset points",
-                                ha="center", va="bottom", fontsize=6, annotation_clip=True)
         if genes is not None:
             draw_genes(axes[3], genes, region, max_lanes=2)
         for ax in axes:

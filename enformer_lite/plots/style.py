@@ -66,9 +66,9 @@ def assay_colour(assay: str) -> str:
 
 
 def new_figure(height: float, width: float = WIDTH) -> Figure:
-    """An empty figure of ``width`` × ``height`` inches with the project style."""
+    """An empty figure of ``width`` × ``height`` inches (rounded to whole pixels) with the project style."""
     with plt.rc_context(STYLE):
-        return Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+        return Figure(figsize=(round(width * DPI) / DPI, round(height * DPI) / DPI), dpi=DPI, layout="constrained")
 
 
 def styled(func):
@@ -93,17 +93,20 @@ def message_figure(text: str, width: float = WIDTH, height: float = 1.5) -> Figu
 
 
 def stacked_panels(
-    n: int, rows: list[float], inches_per_row: float, width: float = WIDTH
+    n: int, rows: list[float], inches_per_row: float, width: float = WIDTH, columns: list[float] | None = None
 ) -> tuple[Figure, list[tuple[object, np.ndarray]]]:
-    """A figure of ``n`` stacked sub-figures, each with axes rows of height ratios ``rows`` sharing x.
+    """A figure of ``n`` stacked sub-figures, each with axes rows of height ratios ``rows``.
 
-    Returns the figure and, per sub-figure, ``(subfigure, axes array)``.
+    With ``columns`` (width ratios), each sub-figure has that many columns of axes;
+    axes share x within a column. Returns the figure and, per sub-figure,
+    ``(subfigure, axes)`` with axes of shape (rows,) or (rows, columns).
     """
     fig = new_figure(height=0.4 + inches_per_row * sum(rows) * n, width=width)
     out = []
     for sub in np.atleast_1d(fig.subfigures(n, 1)):
-        axes = sub.subplots(len(rows), 1, sharex=True, gridspec_kw={"height_ratios": rows})
-        out.append((sub, np.atleast_1d(axes)))
+        grid = {"height_ratios": rows, **({"width_ratios": columns} if columns else {})}
+        axes = sub.subplots(len(rows), len(columns or [1]), sharex="col", gridspec_kw=grid, squeeze=False)
+        out.append((sub, axes if columns else axes[:, 0]))
     return fig, out
 
 

@@ -20,7 +20,7 @@ from matplotlib.patches import Arc, Rectangle
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from enformer_lite.plots.readers import region_label
-from enformer_lite.plots.style import OBSERVED_ALPHA, WIDTH, assay_colour, format_bp, new_figure, styled
+from enformer_lite.plots.style import DPI, OBSERVED_ALPHA, WIDTH, assay_colour, format_bp, new_figure, styled
 from enformer_lite.training.predict import Region
 
 ROW_HEIGHT = 0.42
@@ -155,13 +155,18 @@ def draw_elements(
     values: npt.NDArray[np.floating] | None = None,
     label: str = "elements",
     cmap: str = "RdBu_r",
+    names: Sequence[str] | None = None,
+    name_lanes: int = 2,
 ) -> None:
     """Candidate elements (BED columns start, end) as boxes; coloured by ``values`` (E,) when given.
 
     With ``values``, the colour scale is symmetric around 0 (blue: lowers the
-    target, red: raises it) and elements are labelled with their name when it fits.
+    target, red: raises it). ``names`` (E,) are written above their boxes (empty
+    strings are skipped), spread over up to ``name_lanes`` rows so that they do
+    not overlap; names that do not fit are left out.
     """
-    ax.set_ylim(0, 1)
+    lane_height = 0.55
+    ax.set_ylim(0, 0.75 + (lane_height * name_lanes if names is not None else 0))
     ax.set_yticks([])
     ax.set_ylabel(label, rotation=0, ha="right", va="center")
     for side in ("left", "bottom"):
@@ -179,10 +184,19 @@ def draw_elements(
         limit = float(np.nanmax(np.abs(values))) if np.isfinite(values).any() else 1.0
         norm = matplotlib.colors.Normalize(-limit or -1.0, limit or 1.0)
         colours = [matplotlib.colormaps[cmap](norm(v)) if np.isfinite(v) else "#cccccc" for v in values]
-    for (start, end), colour in zip(elements[["start", "end"]].to_numpy(), colours):
+    centres = elements[["start", "end"]].to_numpy(dtype=float).mean(axis=1)
+    for (start, end), centre, colour in zip(elements[["start", "end"]].to_numpy(), centres, colours):
         width = max(end - start, min_width)
-        centre = (start + end) / 2
-        ax.add_patch(Rectangle((centre - width / 2, 0.2), width, 0.6, color=colour, linewidth=0))
+        ax.add_patch(Rectangle((centre - width / 2, 0.1), width, 0.5, facecolor=colour, edgecolor="#777777",
+                               linewidth=0.4))
+    if names is None:
+        return
+    shown = np.array([bool(n) for n in names])
+    half = np.array([len(n) for n in names]) * LABEL_CHAR_WIDTH * 0.85 * _bp_per_inch(ax, region) / 2  # 6-pt text
+    lanes = _lanes(centres[shown] - half[shown], centres[shown] + half[shown], gap=0.005 * (region.end - region.start))
+    for centre, name, lane in zip(centres[shown], np.asarray(names, dtype=object)[shown], lanes):
+        if lane < name_lanes:
+            ax.text(centre, 0.7 + lane_height * lane, str(name), ha="center", va="bottom", fontsize=6, clip_on=True)
 
 
 def draw_arcs(
@@ -202,7 +216,7 @@ def draw_arcs(
             continue
         height = 2 * max(s / widest, 0.05)  # an arc's height shows its span; the widest reaches the top
         ax.add_patch(Arc(((a + t) / 2, 0), s, height, theta1=0, theta2=180, color=colour,
-                         linewidth=0.5 + 2.5 * float(w), alpha=0.35 + 0.65 * float(w)))
+                         linewidth=0.5 + 2.0 * float(w), alpha=0.35 + 0.65 * float(w)))
 
 
 def finish_position_axis(ax: Axes, region: Region) -> None:
@@ -215,8 +229,8 @@ def finish_position_axis(ax: Axes, region: Region) -> None:
 
 
 def _figure_height(ratios: Sequence[float]) -> float:
-    """Inches for rows of these height ratios (1 = one signal row) plus title and x axis."""
-    return 1.25 + ROW_HEIGHT * sum(ratios)
+    """Inches for rows of these height ratios (1 = one signal row) plus title and x axis, in whole pixels."""
+    return round((1.25 + ROW_HEIGHT * sum(ratios)) * DPI) / DPI
 
 
 @styled

@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, NullFormatter
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
 from enformer_lite.plots.style import (
     ALT_COLOUR,
@@ -84,6 +84,16 @@ def top_alleles(scores: VariantScores, n: int) -> npt.NDArray[np.intp]:
     return np.argsort(-scores.max_abs_sad, kind="stable")[:n]
 
 
+def _log_ticks(axis, values: npt.NDArray[np.floating]) -> None:
+    """Compact log-axis labels: at 1, 2 and 5 × powers of ten over less than two decades of
+    positive ``values``, else at (some) powers of ten only."""
+    positive = values[values > 0]
+    decades = np.log10(positive.max() / positive.min()) if len(positive) else 0.0
+    axis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)) if decades < 2 else LogLocator(numticks=6))
+    axis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:.0e}".replace("e-0", "e-").replace("e+0", "e")))
+    axis.set_minor_formatter(NullFormatter())
+
+
 @styled
 def plot_score_distribution(scores: VariantScores, title: str = "", width: float = WIDTH) -> Figure:
     """Left: histogram of each allele's largest |SAD| by variant class (log x). Right: |SAD| per track.
@@ -107,7 +117,8 @@ def plot_score_distribution(scores: VariantScores, title: str = "", width: float
                 left.hist(chosen, bins=edges, histtype="step", linewidth=1.4, color=colours[cls],
                           label=f"{cls} (n = {len(chosen):,})")
         left.set_xscale("log")
-        left.xaxis.set_minor_formatter(NullFormatter())  # minor labels crowd a short log range
+        _log_ticks(left.xaxis, positive)
+        left.yaxis.set_major_locator(MaxNLocator(integer=True))
         left.legend(frameon=False, loc="best")
     zeros = int((strength == 0).sum())
     left.set_xlabel("largest |SAD| over tracks")
@@ -126,7 +137,7 @@ def plot_score_distribution(scores: VariantScores, title: str = "", width: float
         patch.set_alpha(0.7)
     right.set_yticks(y, [t.id for t in scores.tracks])
     right.set_xscale("log")
-    right.xaxis.set_minor_formatter(NullFormatter())
+    _log_ticks(right.xaxis, np.concatenate(shown))
     right.set_xlabel("|SAD| per track (alleles with SAD ≠ 0)")
     right.set_title("per track", loc="left")
     if title:
@@ -199,43 +210,60 @@ def variant_panels(
     return panels
 
 
+ZOOM_BINS = 16
+"""The zoomed panel shows the variant's bin ± this many bins."""
+
+
+def _draw_ref_alt(pred_ax, diff_ax, panel: VariantPanel, lo: int, hi: int) -> None:
+    """Reference/alternative step plot and their difference for bins ``lo:hi`` of ``panel``."""
+    x = panel.region.start + np.arange(lo, hi + 1) * panel.bin_size
+    ref, alt = panel.ref[lo:hi], panel.alt[lo:hi]
+    pred_ax.fill_between(x, np.append(ref, ref[-1]), step="post", color=REF_COLOUR, alpha=0.35, linewidth=0)
+    pred_ax.step(x, np.append(alt, alt[-1]), where="post", color=ALT_COLOUR, linewidth=0.8)
+    pred_ax.set_ylim(0, max(ref.max(initial=0), alt.max(initial=0)) * 1.08 or 1.0)
+    diff = alt - ref
+    diff_ax.bar(x[:-1], diff, width=panel.bin_size, align="edge", color=np.where(diff >= 0, GAIN_COLOUR, LOSS_COLOUR),
+                linewidth=0)
+    limit = np.abs(diff).max(initial=0) * 1.1 or 1.0
+    diff_ax.set_ylim(-limit, limit)
+    diff_ax.axhline(0, color="#999999", linewidth=0.5)
+    for ax in (pred_ax, diff_ax):
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:.2g}"))
+        ax.set_xlim(x[0], x[-1])
+
+
 @styled
 def plot_top_variants(
     panels: Sequence[VariantPanel], genes: pd.DataFrame | None = None, title: str = "", width: float = WIDTH
 ) -> Figure:
     """For each allele: predicted reference (grey) and alternative (orange) signal of its strongest
-    track over the target bins, their difference below (red: gain, blue: loss), genes, and the
-    variant position (dashed line)."""
+    track, their difference below (red: gain, blue: loss) and genes; left over all target bins,
+    right zoomed to the variant's bin ± :data:`ZOOM_BINS` bins. The dashed line marks the variant."""
     if not panels:
         return message_figure(f"{title + ': ' if title else ''}no scored variants", width=width)
     rows = [1.3, 1.0] + ([0.6] if genes is not None else [])
-    fig, stacked = stacked_panels(len(panels), rows, inches_per_row=0.75, width=width)
+    fig, stacked = stacked_panels(len(panels), rows, inches_per_row=0.75, width=width, columns=[3.0, 1.0])
     for (sub, axes), panel in zip(stacked, panels):
-        x = panel.region.start + np.arange(len(panel.ref) + 1) * panel.bin_size
-        top = max(panel.ref.max(initial=0), panel.alt.max(initial=0)) * 1.08 or 1.0
-        axes[0].fill_between(x, np.append(panel.ref, panel.ref[-1]), step="post", color=REF_COLOUR, alpha=0.35,
-                             linewidth=0, label="reference")
-        axes[0].step(x, np.append(panel.alt, panel.alt[-1]), where="post", color=ALT_COLOUR, linewidth=0.8,
-                     label="alternative")
-        axes[0].set_ylim(0, top)
-        axes[0].set_ylabel("predicted\nper bp", rotation=0, ha="right", va="center")
-        diff = panel.alt - panel.ref
-        colours = np.where(diff >= 0, GAIN_COLOUR, LOSS_COLOUR)
-        axes[1].bar(x[:-1], diff, width=panel.bin_size, align="edge", color=colours, linewidth=0)
-        limit = np.abs(diff).max(initial=0) * 1.1 or 1.0
-        axes[1].set_ylim(-limit, limit)
-        axes[1].axhline(0, color="#999999", linewidth=0.5)
-        axes[1].set_ylabel("alt − ref", rotation=0, ha="right", va="center")
-        axes[1].yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:.2g}"))
+        centre = (panel.position - panel.region.start) // panel.bin_size
+        zoom = (max(0, centre - ZOOM_BINS), min(len(panel.ref), centre + ZOOM_BINS + 1))
+        for column, (lo, hi) in enumerate(((0, len(panel.ref)), zoom)):
+            _draw_ref_alt(axes[0, column], axes[1, column], panel, lo, hi)
+            shown = Region(panel.region.chrom, panel.region.start + lo * panel.bin_size,
+                           panel.region.start + hi * panel.bin_size)
+            if genes is not None:
+                draw_genes(axes[2, column], genes, shown, max_lanes=2)
+                axes[2, column].set_xlim(shown.start, shown.end)
+            for ax in axes[:, column]:
+                ax.axvline(panel.position, color="black", linewidth=0.6, linestyle=(0, (3, 2)))
+            for ax in axes[:-1, column]:
+                ax.tick_params(axis="x", bottom=False, labelbottom=False)
+            finish_position_axis(axes[-1, column], shown)
+        axes[-1, 1].xaxis.set_major_locator(MaxNLocator(2))
+        axes[-1, 1].set_xlabel(f"zoom: ±{ZOOM_BINS * panel.bin_size:,} bp")
+        axes[0, 0].set_ylabel("predicted\nper bp", rotation=0, ha="right", va="center")
+        axes[1, 0].set_ylabel("alt − ref", rotation=0, ha="right", va="center")
         if genes is not None:
-            axes[-1].set_xlim(panel.region.start, panel.region.end)
-            draw_genes(axes[-1], genes, panel.region, max_lanes=2)
-        for ax in axes:
-            ax.axvline(panel.position, color="black", linewidth=0.6, linestyle=(0, (3, 2)))
-            ax.set_xlim(panel.region.start, panel.region.end)
-        for ax in axes[:-1]:
-            ax.tick_params(axis="x", bottom=False, labelbottom=False)
-        finish_position_axis(axes[-1], panel.region)
+            axes[2, 1].set_ylabel("")
         sub.suptitle(f"{panel.label}   track {panel.track.id}: SAD = {panel.sad:+.3g}   "
                      "(grey: reference, orange line: alternative)", fontsize=8, x=0.02, ha="left")
     if title:
