@@ -173,3 +173,19 @@ def test_regions_and_limit_select_records(tmp_path: Path, genome: tuple[Path, di
     assert [i for i, _ in selected_records(vcf, ScoreConfig(limit=5), 1, 3)] == [1, 2]
     with pytest.raises(InputError, match="not chrom or chrom:start-end"):
         ScoreConfig(regions=("chr1:5",))
+
+
+def test_chrom_map_from_pairs_and_file(tmp_path: Path) -> None:
+    from enformer_lite.variants.score import parse_chrom_map
+
+    table = tmp_path / "map.tsv"
+    table.write_text("# vcf\tfasta\nNC_000001.11\tchr1\nNC_012920.1\tchrM\n")
+    assert parse_chrom_map(["scaffold_b=chr2", str(table)]) == {
+        "scaffold_b": "chr2", "NC_000001.11": "chr1", "NC_012920.1": "chrM",
+    }
+    with pytest.raises(InputError, match="expected VCF_NAME=FASTA_NAME"):
+        parse_chrom_map(["chr1"])
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("a\tb\tc\n")
+    with pytest.raises(InputError, match="bad.tsv line 1: expected two tab-separated names"):
+        parse_chrom_map([str(bad)])

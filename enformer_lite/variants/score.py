@@ -249,7 +249,7 @@ def score_vcf(
     }
 
 
-def _chrom_map(items: Sequence[str] | None) -> dict[str, str]:
+def parse_chrom_map(items: Sequence[str] | None) -> dict[str, str]:
     """``--chrom-map`` values: ``VCF=FASTA`` pairs, or a two-column TSV file of such pairs."""
     out: dict[str, str] = {}
     for item in items or ():
@@ -276,7 +276,7 @@ def config_from_args(args: argparse.Namespace) -> ScoreConfig:
         if getattr(args, key, None) is not None:
             values[key] = getattr(args, key)
     if args.chrom_map:
-        values["chrom_map"] = {**values.get("chrom_map", {}), **_chrom_map(args.chrom_map)}
+        values["chrom_map"] = {**values.get("chrom_map", {}), **parse_chrom_map(args.chrom_map)}
     if args.gene_assays is not None:
         values["gene_assays"] = args.gene_assays
     if args.regions:
