@@ -143,16 +143,16 @@ def test_auto_loci_start_at_the_strongest_cage(world, tmp_path: Path) -> None:
     loci = auto_loci(data, world.genes, n=5, width=4_000)
     # g_hot (chr3:9,000) has by far the most CAGE; test genes only (chr3); loci never overlap
     assert loci[0].name == "top1_g_hot" and loci[0].region.start <= 9_000 < loci[0].region.end
-    assert {l.region.chrom for l in loci} == {"chr3"}
-    assert "g_train" not in " ".join(l.name for l in loci)
-    spans = sorted((l.region.start, l.region.end) for l in loci)
+    assert {x.region.chrom for x in loci} == {"chr3"}
+    assert "g_train" not in " ".join(x.name for x in loci)
+    spans = sorted((x.region.start, x.region.end) for x in loci)
     assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:]))
     configured = parse_locus("mine=chr3:8,000-10,000", 1)
     others = auto_loci(data, world.genes, n=1, width=4_000, taken=[configured.region])
     assert "g_hot" not in others[0].name
     table = tmp_path / "loci.tsv"
     write_loci([configured, *others], table)
-    assert [l.name for l in read_loci(table)] == ["mine", others[0].name]
+    assert [x.name for x in read_loci(table)] == ["mine", others[0].name]
     assert read_loci(table)[0].region == Region("chr3", 8_000, 10_000)
     with pytest.raises(InputError, match="duplicate"):
         write_loci([configured, configured], table)

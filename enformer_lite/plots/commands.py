@@ -35,7 +35,7 @@ def _loci(args: argparse.Namespace) -> None:
     from enformer_lite.plots.loci import auto_loci, parse_locus, write_loci
 
     configured = [parse_locus(text, k) for k, text in enumerate(args.region or [], start=1)]
-    chosen = auto_loci(args.data, args.genes or None, args.n, args.width or None, [l.region for l in configured])
+    chosen = auto_loci(args.data, args.genes or None, args.n, args.width or None, [locus.region for locus in configured])
     write_loci(configured + chosen, args.out)
     log.info("%d configured and %d automatic loci written to %s", len(configured), len(chosen), args.out)
 

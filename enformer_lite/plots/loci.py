@@ -1,7 +1,7 @@
 """Loci to draw: configured regions plus test-set regions with the strongest observed CAGE.
 
 Automatic loci are centred on the TSS of the test genes (TSS inside the target
-bins of a test window) with the highest observed CAGE at the TSS (sum over the
+bins of a test window; all windows when there is no test split) with the highest observed CAGE at the TSS (sum over the
 CAGE tracks of the gene's strand, and unstranded ones, over the TSS bin ± 1,
 from ``data.h5``), keeping loci apart so that none overlaps another. Without
 genes or CAGE tracks, the target spans of the test windows with the most total
@@ -13,6 +13,7 @@ The loci table (TSV) has columns name, chrom, start, end, source
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Sequence
@@ -28,6 +29,8 @@ from enformer_lite.errors import InputError
 from enformer_lite.training.dataset import read_meta, read_windows
 from enformer_lite.training.genes import place_genes, read_genes_bed
 from enformer_lite.training.predict import Region
+
+log = logging.getLogger(__name__)
 
 LOCI_COLUMNS = ["name", "chrom", "start", "end", "source", "note"]
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -81,7 +84,8 @@ def auto_loci(
     windows = read_windows(data)
     test_rows = np.flatnonzero(windows["split"] == "test")
     if not len(test_rows):
-        raise InputError(f"{data}: no windows with split 'test' to choose loci from; configure plots.loci instead")
+        log.warning("%s: no windows with split 'test'; choosing loci among all windows", data)
+        test_rows = np.arange(len(windows["split"]))
     targets = _test_targets(data, test_rows)
     cage = [t for t in meta.tracks if t.assay.upper() == "CAGE"]
     crop = (meta.window_length // meta.bin_size - meta.target_length) // 2 * meta.bin_size
@@ -122,7 +126,7 @@ def write_loci(loci: Sequence[Locus], out: str | os.PathLike[str]) -> None:
     if dup:
         raise InputError(f"loci: duplicate name(s) {', '.join(dup)}")
     table = pd.DataFrame(
-        [(l.name, l.region.chrom, l.region.start, l.region.end, l.source, l.note) for l in loci], columns=LOCI_COLUMNS
+        [(x.name, x.region.chrom, x.region.start, x.region.end, x.source, x.note) for x in loci], columns=LOCI_COLUMNS
     )
     with atomic_output(out) as tmp:
         table.to_csv(tmp, sep="\t", index=False)

@@ -66,7 +66,7 @@ def plot_locus_figures(wildcards):
     for genome in GENOMES:
         table = checkpoints.plot_loci.get(genome=genome).output.table
         out += expand("results/plots/{genome}/tracks/{locus}.{fmt}", genome=genome,
-                      locus=[l.name for l in read_loci(table)], fmt=PLOT_FORMATS)
+                      locus=[locus.name for locus in read_loci(table)], fmt=PLOT_FORMATS)
     return out
 
 
