@@ -97,9 +97,10 @@ def _lanes(starts: np.ndarray, ends: np.ndarray, gap: float) -> np.ndarray:
 
 
 def _bp_per_inch(ax: Axes, region: Region) -> float:
-    # Before layout the axes extent is approximate, which is good enough to space labels.
+    # Before layout the axes extent is approximate (the final axes are narrower once labels take
+    # their room), so err towards more bp per inch: labels are spaced a little generously.
     width_in = ax.get_window_extent().width / ax.get_figure(root=True).dpi
-    return (region.end - region.start) / max(width_in, 1e-6)
+    return 1.2 * (region.end - region.start) / max(width_in, 1e-6)
 
 
 def draw_genes(ax: Axes, genes: pd.DataFrame, region: Region, max_lanes: int = 3) -> int:
@@ -128,8 +129,9 @@ def draw_genes(ax: Axes, genes: pd.DataFrame, region: Region, max_lanes: int = 3
     label_width = np.array([len(str(g)) for g in inside["gene_id"]]) * LABEL_CHAR_WIDTH * bp_per_inch
     # A label starts at the arrow head on + genes and ends there on - genes.
     head = np.where(forward, tss + arrow, tss - arrow)
-    lo = np.where(forward, head, head - label_width)
-    hi = np.where(forward, head + label_width, head)
+    # A gene occupies its TSS line, its arrow and its label.
+    lo = np.where(forward, tss, head - label_width)
+    hi = np.where(forward, head + label_width, tss)
     lanes = _lanes(lo, hi, gap=0.01 * span)
     used = int(min(lanes.max() + 1, max_lanes))
     ax.set_ylim(0, used)
