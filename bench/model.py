@@ -2,15 +2,17 @@
 
 Measures, each in a fresh subprocess (so that peak memory is that of one measurement only):
 
-* lite size at 196,608 bp, training mode: forward+backward seconds per step for batch 1 and 2,
-  sequences/s, peak resident memory above the model's own, bytes kept for backward (saved
-  activations), FLOPs per sequence (``torch.utils.flop_counter.FlopCounterMode``) and the resulting
-  fraction of the machine's peak, estimated from a large float32 matmul in the same run;
+* lite size at 196,608 bp, training mode: forward+backward time per step for batch 1 and 2 with
+  2 threads and batch 1 with 1 thread, sequences/s, CPU seconds per sequence, peak resident memory
+  above the model's own, bytes kept for backward (saved activations), FLOPs per sequence
+  (``torch.utils.flop_counter.FlopCounterMode``) and the resulting fraction of the machine's peak,
+  estimated from a large float32 matmul in the same run;
 * full published size (``enformer`` preset), inference on one sequence: seconds, FLOPs, memory.
 
-Run from the repository root:  ``python bench/model.py``  (about 10 minutes on 2 cores;
+Run from the repository root:  ``python bench/model.py``  (about 15 minutes on 2 idle cores;
 ``--skip-full`` leaves out the full-size part). Writes ``bench/results/model.json``.
-The machine may be shared: every timing is repeated and both the best and the median are kept.
+On a shared machine wall-clock times swing with other load: every timing is repeated and the best
+and median are kept, and single-thread CPU seconds give a comparison that load hardly affects.
 """
 
 from __future__ import annotations
@@ -94,17 +96,18 @@ def worker(task: dict[str, Any]) -> dict[str, Any]:
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    torch.set_num_threads(THREADS)
+    torch.set_num_threads(task["threads"])
     torch.manual_seed(0)
     if task["kind"] == "matmul":
         n = 4096
         a, b = torch.randn(n, n), torch.randn(n, n)
+        torch.mm(a, b)
         times = []
-        for _ in range(6):
+        for _ in range(8):
             t0 = time.perf_counter()
             torch.mm(a, b)
             times.append(time.perf_counter() - t0)
-        return {"gflops_best": 2 * n**3 / min(times[1:]) / 1e9, "gflops_median": 2 * n**3 / statistics.median(times[1:]) / 1e9}
+        return {"gflops_best": 2 * n**3 / min(times) / 1e9, "gflops_median": 2 * n**3 / statistics.median(times) / 1e9}
 
     model, fn = _build(task["impl"], task["size"])
     batch, train = task["batch"], task["train"]
@@ -120,18 +123,25 @@ def worker(task: dict[str, Any]) -> dict[str, Any]:
             with torch.no_grad():
                 fn(x)
 
-    step()  # warm-up
-    times = []
+    counter = FlopCounterMode(display=False)
+    if task["flops_first"]:  # the counted step doubles as warm-up (full size: each step is slow)
+        with counter:
+            step()
+    else:
+        step()
+    times, cpu_times = [], []
     for _ in range(task["repeats"]):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         step()
         times.append(time.perf_counter() - t0)
+        cpu_times.append(time.process_time() - c0)
     peak_rss = _maxrss_mb() - base
-    counter = FlopCounterMode(display=False)
-    with counter:
-        step()
+    if not task["flops_first"]:
+        with counter:
+            step()
     result = {
         "seconds": [round(t, 3) for t in times],
+        "cpu_seconds": [round(t, 3) for t in cpu_times],
         "peak_rss_mb": round(peak_rss, 1),
         "gflop_per_step": round(counter.get_total_flops() / 1e9, 2),
     }
@@ -143,9 +153,10 @@ def worker(task: dict[str, Any]) -> dict[str, Any]:
 
 # ------------------------------------------------------------------------------------ driver side
 def run_task(task: dict[str, Any]) -> dict[str, Any]:
-    env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "65536", "OMP_NUM_THREADS": str(THREADS),
-           "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    threads = str(task["threads"])
     # A fixed mmap threshold returns freed large blocks to the OS at once, so peak RSS tracks live tensors.
+    env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "65536", "OMP_NUM_THREADS": threads,
+           "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
     proc = subprocess.run(
         [sys.executable, __file__, "--worker", json.dumps(task)], env=env, capture_output=True, text=True, check=False
     )
@@ -154,14 +165,25 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def summarise(task: dict[str, Any], res: dict[str, Any], peak_gflops: float) -> dict[str, Any]:
+def measure(task: dict[str, Any], peak_gflops: float) -> dict[str, Any]:
+    """Run one model task and add throughput, FLOPs per sequence and fraction of peak."""
+    res = run_task(task)
     best, median = min(res["seconds"]), statistics.median(res["seconds"])
     batch = task["batch"]
     res.update(
-        impl=task["impl"], batch=batch,
+        impl=task["impl"], batch=batch, threads=task["threads"],
         sequences_per_s_best=round(batch / best, 4), sequences_per_s_median=round(batch / median, 4),
+        cpu_seconds_per_sequence=round(min(res["cpu_seconds"]) / batch, 3),
         gflop_per_sequence=round(res["gflop_per_step"] / batch, 2),
         fraction_of_peak=round(res["gflop_per_step"] / best / peak_gflops, 4),
+    )
+    print(
+        f"{task['size']:4s} {'fwd+bwd' if task['train'] else 'forward'} {task['impl']:16s} batch {batch}, "
+        f"{task['threads']} thread(s): {res['sequences_per_s_best']:.3f} seq/s (median "
+        f"{res['sequences_per_s_median']:.3f}), {res['cpu_seconds_per_sequence']:.2f} CPU s/seq, "
+        f"peak +{res['peak_rss_mb']:.0f} MB, saved {res.get('saved_for_backward_mb', 0):.0f} MB, "
+        f"{res['gflop_per_sequence']:.1f} GFLOP/seq, {100 * res['fraction_of_peak']:.1f}% of peak",
+        flush=True,
     )
     return res
 
@@ -170,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3, help="timed steps per measurement (after one warm-up)")
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--full-repeats", type=int, default=2, help="timed full-size forward passes")
     parser.add_argument("--skip-full", action="store_true", help="leave out full-size inference")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "model.json")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -181,42 +204,32 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     load_before = os.getloadavg()
-    matmul = run_task({"kind": "matmul"})
-    peak = matmul["gflops_best"]
-    print(f"peak float32 matmul ({THREADS} threads): {peak:.1f} GFLOP/s (median {matmul['gflops_median']:.1f})")
+    matmul = {n: run_task({"kind": "matmul", "threads": n}) for n in (1, THREADS)}
+    peak = {n: m["gflops_best"] for n, m in matmul.items()}
+    print(f"peak float32 matmul: {peak[THREADS]:.1f} GFLOP/s with {THREADS} threads, {peak[1]:.1f} with 1", flush=True)
     impls = ["enformer-lite", "enformer-pytorch"]
     lite = []
-    for batch in args.batches:
+    settings = [(batch, THREADS) for batch in args.batches] + [(1, 1)]
+    for batch, threads in settings:
         for impl in impls:  # interleaved, so that a busy moment hits both
-            task = {"kind": "model", "impl": impl, "size": "lite", "batch": batch, "train": True, "repeats": args.repeats}
-            res = summarise(task, run_task(task), peak)
-            lite.append(res)
-            print(
-                f"lite fwd+bwd  {impl:17s} batch {batch}: {res['sequences_per_s_best']:.3f} seq/s "
-                f"(median {res['sequences_per_s_median']:.3f}), peak +{res['peak_rss_mb']:.0f} MB, "
-                f"saved {res['saved_for_backward_mb']:.0f} MB, {res['gflop_per_sequence']:.1f} GFLOP/seq, "
-                f"{100 * res['fraction_of_peak']:.1f}% of peak"
-            )
+            task = {"kind": "model", "impl": impl, "size": "lite", "batch": batch, "train": True,
+                    "repeats": args.repeats, "flops_first": False, "threads": threads}
+            lite.append(measure(task, peak[threads]))
     full = []
     if not args.skip_full:
         for impl in impls:
-            task = {"kind": "model", "impl": impl, "size": "full", "batch": 1, "train": False, "repeats": 2}
-            res = summarise(task, run_task(task), peak)
-            full.append(res)
-            print(
-                f"full inference {impl:17s}: {min(res['seconds']):.1f} s/seq (runs {res['seconds']}), "
-                f"peak +{res['peak_rss_mb']:.0f} MB, {res['gflop_per_sequence']:.0f} GFLOP/seq, "
-                f"{100 * res['fraction_of_peak']:.1f}% of peak"
-            )
+            task = {"kind": "model", "impl": impl, "size": "full", "batch": 1, "train": False,
+                    "repeats": args.full_repeats, "flops_first": True, "threads": THREADS}
+            full.append(measure(task, peak[THREADS]))
     import enformer_pytorch
 
     report = {
         "command": "python bench/model.py " + " ".join(sys.argv[1:]),
-        "machine": {"cpu": platform.processor() or platform.machine(), "threads": THREADS,
+        "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
                     "load_average_before": load_before, "load_average_after": os.getloadavg()},
         "versions": {"torch": torch.__version__, "enformer_pytorch": getattr(enformer_pytorch, "__version__", "0.8.12")},
         "sequence_length": LENGTH,
-        "peak_matmul_gflops": round(peak, 1),
+        "peak_matmul_gflops": {f"{n}_threads": round(g, 1) for n, g in peak.items()},
         "lite_hyperparameters": LITE,
         "lite_train_step": lite,
         "full_inference": full,

@@ -7,7 +7,7 @@ import pytest
 import torch
 from scipy import stats
 
-from enformer_lite.model.positional import positional_features, relative_shift
+from enformer_lite.model.positional import band_shift, positional_features, relative_shift
 
 
 def reference_features(length: int, num_features: int) -> np.ndarray:
@@ -85,3 +85,15 @@ def test_relative_shift_gradient_reaches_only_used_entries() -> None:
     for i in range(length):
         used[i, length - 1 - i : 2 * length - 1 - i] = 1.0
     np.testing.assert_array_equal(logits.grad[0, 0].numpy(), used)
+
+
+@pytest.mark.parametrize(("rows", "keys"), [(1, 4), (3, 4), (2, 7)])
+def test_band_shift_matches_naive_loop(rows: int, keys: int) -> None:
+    logits = torch.randn(2, rows, keys + rows - 1)
+    expected = torch.empty(2, rows, keys)
+    for r in range(rows):
+        for j in range(keys):
+            expected[:, r, j] = logits[:, r, j + rows - 1 - r]
+    torch.testing.assert_close(band_shift(logits, keys), expected, rtol=0, atol=0)
+    with pytest.raises(ValueError, match="band_shift"):
+        band_shift(logits, keys + 1)

@@ -7,39 +7,55 @@ import torch.nn.functional as F
 from torch import nn
 
 from enformer_lite.model.config import ModelConfig
-from enformer_lite.model.positional import positional_features, relative_shift
+from enformer_lite.model.positional import band_shift, positional_features, relative_shift
 
 
-def _probabilities(qc: torch.Tensor, qp: torch.Tensor, k: torch.Tensor, rk: torch.Tensor) -> torch.Tensor:
-    """softmax(qc k^T + shift(qp rk^T)) over keys; (B, H, T, K) x3, (H, 2T-1, K) -> (B, H, T, T)."""
-    logits = torch.matmul(qc, k.transpose(-1, -2))
-    logits += relative_shift(torch.matmul(qp, rk.transpose(-1, -2)))
+def _softmax_(logits: torch.Tensor) -> torch.Tensor:
+    """Softmax over the last axis, in place when autograd does not need the logits."""
     if torch.is_grad_enabled() and logits.requires_grad:
         return logits.softmax(dim=-1)
-    # In-place softmax: one (B, H, T, T) buffer instead of three.
     logits -= logits.amax(dim=-1, keepdim=True)
     logits.exp_()
     logits /= logits.sum(dim=-1, keepdim=True)
     return logits
 
 
-# Elements of one (rows, T, T) working buffer; heads are processed in chunks of at most this size.
-_CHUNK_ELEMENTS = 1 << 22
+def _probabilities(qc: torch.Tensor, qp: torch.Tensor, k: torch.Tensor, rk: torch.Tensor) -> torch.Tensor:
+    """softmax(qc k^T + shift(qp rk^T)) over keys; (B, H, T, K) x3, (H, 2T-1, K) -> (B, H, T, T)."""
+    logits = torch.matmul(qc, k.transpose(-1, -2))
+    logits += relative_shift(torch.matmul(qp, rk.transpose(-1, -2)))
+    return _softmax_(logits)
 
 
-def _row_chunks(rows: int, t: int) -> list[slice]:
-    step = max(1, _CHUNK_ELEMENTS // (t * t))
-    return [slice(i, min(i + step, rows)) for i in range(0, rows, step)]
+# Elements of one (N, rows, T) working buffer: query rows are processed in blocks of this size,
+# so that the buffers stay in cache and each block needs only T + rows - 1 relative keys.
+_BLOCK_ELEMENTS = 1 << 20
+
+
+def _row_blocks(n: int, t: int) -> list[tuple[int, int]]:
+    step = max(1, min(t, _BLOCK_ELEMENTS // (n * t)))
+    return [(lo, min(lo + step, t)) for lo in range(0, t, step)]
+
+
+def _block_probabilities(
+    qc: torch.Tensor, qp: torch.Tensor, k: torch.Tensor, rk: torch.Tensor, lo: int, hi: int
+) -> torch.Tensor:
+    """Attention probabilities of query rows lo..hi-1: (N, T, K) x3, (N, 2T-1, K) -> (N, hi-lo, T)."""
+    t = k.shape[1]
+    logits = torch.bmm(qc[:, lo:hi], k.transpose(1, 2))
+    # Rows lo..hi-1 meet distances -(hi-1) .. t-1-lo, i.e. rows t-hi .. 2t-2-lo of rk.
+    logits += band_shift(torch.bmm(qp[:, lo:hi], rk[:, t - hi : 2 * t - 1 - lo].transpose(1, 2)), t)
+    return _softmax_(logits)
 
 
 class _RelativeAttention(torch.autograd.Function):
     """Attention with additive relative-position logits that keeps no (T, T) float tensor for backward.
 
-    Forward returns ``dropout(P) v`` with ``P = softmax(qc k^T + shift(qp rk^T))``; backward
-    recomputes ``P`` from the saved inputs (as flash attention does), so the memory kept per layer
-    is O(T) plus a 1-byte dropout mask. Batch x heads are processed in chunks, which bounds the
-    transient (T, T) buffers as well. Inputs are flattened to (B*H, T, D); ``rk`` is (B*H, 2T-1, K).
-    Computed in float32 (float64 for float64 inputs) with autocast off.
+    Forward returns ``dropout(P) v`` with ``P = softmax(qc k^T + shift(qp rk^T))``, one block of
+    query rows at a time; backward recomputes each block of ``P`` from the saved inputs (as flash
+    attention does), so the memory kept per layer is O(T) plus a 1-byte dropout mask, and the
+    transient buffers are a few (N, rows, T) blocks. Inputs are flattened heads: qc, qp, k (N, T, K),
+    v (N, T, V), rk (N, 2T-1, K). Computed in float32 (float64 for float64 inputs), autocast off.
     """
 
     @staticmethod
@@ -53,19 +69,20 @@ class _RelativeAttention(torch.autograd.Function):
         dropout_p: float,
     ) -> torch.Tensor:
         dtype = qc.dtype
-        ctx.dtypes = [t.dtype for t in (qc, qp, k, v, rk)]
-        rows, t, _ = qc.shape
+        ctx.dtypes = [x.dtype for x in (qc, qp, k, v, rk)]
+        n, t, _ = qc.shape
         with torch.autocast(qc.device.type, enabled=False):
             work = torch.promote_types(dtype, torch.float32)
-            qc, qp, k, v, rk = (x.to(work) for x in (qc, qp, k, v, rk))
+            qc, qp, k, v, rk = (x.to(work).contiguous() for x in (qc, qp, k, v, rk))
             out = v.new_empty(v.shape)
-            keep = torch.empty(rows, t, t, dtype=torch.bool, device=v.device) if dropout_p > 0.0 else None
-            for rs in _row_chunks(rows, t):
-                probs = _probabilities(qc[rs], qp[rs], k[rs], rk[rs])
+            keep = torch.empty(n, t, t, dtype=torch.bool, device=v.device) if dropout_p > 0.0 else None
+            for lo, hi in _row_blocks(n, t):
+                probs = _block_probabilities(qc, qp, k, rk, lo, hi)
                 if keep is not None:
-                    keep[rs].bernoulli_(1.0 - dropout_p)
-                    probs.mul_(keep[rs]).div_(1.0 - dropout_p)
-                torch.matmul(probs, v[rs], out=out[rs])
+                    mask = keep[:, lo:hi]
+                    mask.bernoulli_(1.0 - dropout_p)
+                    probs.mul_(mask).div_(1.0 - dropout_p)
+                out[:, lo:hi] = torch.bmm(probs, v)
         ctx.save_for_backward(qc, qp, k, v, rk, out, keep)
         ctx.dropout_p = dropout_p
         return out.to(dtype)
@@ -73,36 +90,40 @@ class _RelativeAttention(torch.autograd.Function):
     @staticmethod
     def backward(ctx: torch.autograd.function.FunctionCtx, grad_out: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
         qc, qp, k, v, rk, out, keep = ctx.saved_tensors
-        rows, t, _ = qc.shape
+        n, t, _ = qc.shape
         scale = 1.0 / (1.0 - ctx.dropout_p)
         with torch.autocast(grad_out.device.type, enabled=False):
             grad_out = grad_out.to(out.dtype)
-            grads = [torch.empty_like(x) for x in (qc, qp, k, v, rk)]
-            grad_qc, grad_qp, grad_k, grad_v, grad_rk = grads
+            grad_qc, grad_qp = torch.empty_like(qc), torch.empty_like(qp)
+            grad_k, grad_v, grad_rk = torch.zeros_like(k), torch.zeros_like(v), torch.zeros_like(rk)
             # Softmax backward needs sum_j P_ij dP_ij, which equals dO_i . O_i (also with dropout).
             row_dot = (grad_out * out).sum(dim=-1, keepdim=True)
-            chunks = _row_chunks(rows, t)
-            # Entries off the band written by relative_shift stay zero, so one buffer serves all chunks.
-            band = qc.new_zeros(chunks[0].stop - chunks[0].start, t, 2 * t - 1)
-            for rs in chunks:
-                n = rs.stop - rs.start
-                probs = _probabilities(qc[rs], qp[rs], k[rs], rk[rs])
-                grad_p = torch.matmul(grad_out[rs], v[rs].transpose(-1, -2))
+            band: torch.Tensor | None = None
+            for lo, hi in _row_blocks(n, t):
+                rows = hi - lo
+                probs = _block_probabilities(qc, qp, k, rk, lo, hi)
+                grad_o = grad_out[:, lo:hi]
+                grad_p = torch.bmm(grad_o, v.transpose(1, 2))
                 if keep is not None:
-                    torch.matmul((probs * keep[rs]).transpose(-1, -2), grad_out[rs], out=grad_v[rs])
-                    grad_v[rs] *= scale
-                    grad_p.mul_(keep[rs]).mul_(scale)
+                    mask = keep[:, lo:hi]
+                    grad_v.baddbmm_((probs * mask).transpose(1, 2), grad_o, alpha=scale)
+                    grad_p.mul_(mask).mul_(scale)
                 else:
-                    torch.matmul(probs.transpose(-1, -2), grad_out[rs], out=grad_v[rs])
-                grad_p -= row_dot[rs]
+                    grad_v.baddbmm_(probs.transpose(1, 2), grad_o)
+                grad_p -= row_dot[:, lo:hi]
                 grad_logits = probs.mul_(grad_p)
                 del grad_p
-                torch.matmul(grad_logits, k[rs], out=grad_qc[rs])
-                torch.matmul(grad_logits.transpose(-1, -2), qc[rs], out=grad_k[rs])
-                relative_shift(band[:n]).copy_(grad_logits)
+                grad_qc[:, lo:hi] = torch.bmm(grad_logits, k)
+                grad_k.baddbmm_(grad_logits.transpose(1, 2), qc[:, lo:hi])
+                # Off-band entries are never written, so a buffer of the same shape can be reused.
+                if band is None or band.shape[1] != rows:
+                    band = qc.new_zeros(n, rows, t + rows - 1)
+                band_shift(band, t).copy_(grad_logits)
                 del grad_logits, probs
-                torch.matmul(band[:n], rk[rs], out=grad_qp[rs])
-                torch.matmul(band[:n].transpose(-1, -2), qp[rs], out=grad_rk[rs])
+                window = slice(t - hi, 2 * t - 1 - lo)
+                grad_qp[:, lo:hi] = torch.bmm(band, rk[:, window])
+                grad_rk[:, window].baddbmm_(band.transpose(1, 2), qp[:, lo:hi])
+        grads = (grad_qc, grad_qp, grad_k, grad_v, grad_rk)
         return (*(g.to(dt) for g, dt in zip(grads, ctx.dtypes)), None)
 
 

@@ -51,7 +51,8 @@ class _NormActConv(torch.autograd.Function):
         z, mean, invstd = torch.native_batch_norm(
             x, norm_weight, norm_bias, running_mean, running_var, training, momentum, eps
         )
-        out = F.conv1d(F.silu(z), conv_weight, conv_bias, padding=padding, dilation=dilation)
+        out = F.conv1d(F.silu(z, inplace=True), conv_weight, conv_bias, padding=padding, dilation=dilation)
+        del z
         if not training:  # eval mode: normalise with the running statistics
             mean, invstd = running_mean.clone(), torch.rsqrt(running_var + eps)
         ctx.save_for_backward(x, norm_weight, norm_bias, conv_weight, mean, invstd)
@@ -117,7 +118,40 @@ class ConvBlock(nn.Module):
                 training, momentum or 0.0, bn.eps, padding, dilation,
             )
         z = F.batch_norm(x, bn.running_mean, bn.running_var, norm_weight, norm_bias, training, momentum or 0.0, bn.eps)
-        return F.conv1d(F.silu(z), conv_weight, conv.bias, padding=padding, dilation=dilation)
+        # SiLU in place: batch norm's backward does not read its output, so one full-length buffer suffices.
+        return F.conv1d(F.silu(z, inplace=True), conv_weight, conv.bias, padding=padding, dilation=dilation)
+
+
+class _PairSoftmaxPool(torch.autograd.Function):
+    """Softmax pooling of neighbour pairs: ``x2 + (x1 - x2) * sigmoid(W (x1 - x2))``; (B, C, 2L) -> (B, C, L).
+
+    Written out by hand so that backward writes the input gradient of both pair members in one
+    pass (autograd through two strided slices would zero-fill and copy a full-length buffer twice).
+    Saves the pair difference and the gate, each (B, C, L).
+    """
+
+    @staticmethod
+    def forward(ctx: torch.autograd.function.FunctionCtx, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        pairs = x.unflatten(-1, (-1, 2))
+        second = pairs[..., 1]
+        diff = pairs[..., 0] - second
+        gate = torch.matmul(weight, diff).sigmoid_()
+        ctx.save_for_backward(diff, gate, weight)
+        return torch.addcmul(second, diff, gate)
+
+    @staticmethod
+    def backward(ctx: torch.autograd.function.FunctionCtx, grad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        diff, gate, weight = ctx.saved_tensors
+        # d out / d logits = grad * diff * gate * (1 - gate)
+        grad_logits = grad * diff * gate * (1.0 - gate)
+        grad_weight = torch.matmul(grad_logits, diff.transpose(-1, -2)).sum(dim=0)
+        grad_diff = torch.matmul(weight.t(), grad_logits).addcmul_(grad, gate)
+        grad_x = grad.new_empty(*grad.shape[:-1], 2 * grad.shape[-1])
+        pairs = grad_x.unflatten(-1, (-1, 2))
+        pairs[..., 0] = grad_diff
+        torch.sub(grad, grad_diff, out=grad_diff)
+        pairs[..., 1] = grad_diff
+        return grad_x, grad_weight
 
 
 class SoftmaxPool1d(nn.Module):
@@ -127,6 +161,7 @@ class SoftmaxPool1d(nn.Module):
     with ``W`` a (C, C) matrix initialised to ``2 * I`` (close to max pooling). For a pair the
     softmax weight of the first element is ``sigmoid(W x1 - W x2) = sigmoid(W (x1 - x2))``, so the
     logits are computed once on the difference at half length instead of twice at full length.
+    The weight is stored as a 1x1 convolution (``logits.weight``, shape (C, C, 1)).
     """
 
     def __init__(self, channels: int, init_scale: float = 2.0) -> None:
@@ -138,9 +173,13 @@ class SoftmaxPool1d(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.shape[-1] % 2:
             raise ValueError(f"softmax pooling needs an even length, got {x.shape[-1]}")
-        first, second = x[..., 0::2], x[..., 1::2]
-        diff = first - second
-        return torch.addcmul(second, diff, torch.sigmoid(self.logits(diff)))
+        weight = self.logits.weight[:, :, 0]
+        if torch.is_grad_enabled() and x.dtype == torch.float32 and not _autocast_enabled(x.device.type):
+            return _PairSoftmaxPool.apply(x, weight)
+        pairs = x.unflatten(-1, (-1, 2))
+        second = pairs[..., 1]
+        diff = pairs[..., 0] - second
+        return torch.addcmul(second, diff, torch.matmul(weight.to(diff.dtype), diff).sigmoid_())
 
 
 class ResidualPointwise(nn.Module):
@@ -151,7 +190,7 @@ class ResidualPointwise(nn.Module):
         self.block = ConvBlock(channels, channels, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.block(x)
+        return self.block(x).add_(x)  # in place: the block's output is not needed by its backward
 
 
 def make_pool(kind: str, channels: int) -> nn.Module:

@@ -95,6 +95,23 @@ def positional_features(
     return _cached(int(length), int(num_features), gamma, torch.device(device or "cpu"), dtype)
 
 
+def band_shift(logits: torch.Tensor, keys: int) -> torch.Tensor:
+    """Relative shift for a block of consecutive query rows: (..., R, keys + R - 1) -> (..., R, keys).
+
+    ``out[..., r, j] = logits[..., r, j + R - 1 - r]``: when column ``w`` of ``logits`` holds the
+    relative distance ``w - (R - 1) - i0`` for a block of queries starting at ``i0``, row ``r`` of
+    the result scores query ``i0 + r`` against key ``j``. A strided view, no copy (the input is made
+    contiguous first); row ``r`` starts ``R - 1 - r`` elements into row ``r``.
+    """
+    rows = logits.shape[-2]
+    if logits.shape[-1] != keys + rows - 1:
+        raise ValueError(f"band_shift expects (..., R, keys + R - 1) logits, got {tuple(logits.shape)} for keys={keys}")
+    logits = logits.contiguous()
+    size = (*logits.shape[:-1], keys)
+    stride = (*logits.stride()[:-2], logits.shape[-1] - 1, 1)
+    return logits.as_strided(size, stride, logits.storage_offset() + rows - 1)
+
+
 def relative_shift(logits: torch.Tensor) -> torch.Tensor:
     """Turn logits against relative distances into logits against key positions.
 
@@ -106,7 +123,4 @@ def relative_shift(logits: torch.Tensor) -> torch.Tensor:
     t = logits.shape[-2]
     if logits.shape[-1] != 2 * t - 1:
         raise ValueError(f"relative_shift expects (..., T, 2T-1) logits, got {tuple(logits.shape)}")
-    logits = logits.contiguous()
-    size = (*logits.shape[:-1], t)
-    stride = (*logits.stride()[:-2], 2 * t - 2, 1)
-    return logits.as_strided(size, stride, logits.storage_offset() + t - 1)
+    return band_shift(logits, t)
