@@ -62,4 +62,4 @@ def track_files(wildcards):
 
 def all_targets():
     """Everything `snakemake` builds by default."""
-    return expand("results/{genome}/data.h5", genome=GENOMES) + plot_targets() + variant_targets() + contributions_targets()
+    return expand("results/{genome}/data.h5", genome=GENOMES) + model_targets() + plot_targets() + variant_targets() + contributions_targets()

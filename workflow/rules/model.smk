@@ -1,25 +1,9 @@
 # Model: train on every genome's data.h5, then score the test windows and write predicted bigWigs.
 # The training job resumes from results/model/run/checkpoints/last.ckpt when it is run again after
 # a crash; that directory is not a declared output, so Snakemake does not delete it on failure.
-import json
-import shlex
 
 
-def settings_json(*sections):
-    """The named config sections as one JSON object for the CLI's --params."""
-    return json.dumps({name: config.get(name) or {} for name in sections}, sort_keys=True)
-
-
-def optional_genes_flag(wildcards, input):
-    """``--genes BED`` when the genome has a genes file, else nothing."""
-    return f"--genes {shlex.quote(input.genes[0])}" if input.genes else ""
-
-
-def model_targets():
-    """Evaluation tables and predicted-track folders of every genome."""
-    return expand("results/eval/{genome}.tsv", genome=GENOMES) + expand(
-        "results/predict/{genome}", genome=GENOMES
-    )
+include: "model_common.smk"
 
 
 rule train:
