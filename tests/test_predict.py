@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
+import h5py
 import numpy as np
 import pyBigWig
 import pytest
@@ -17,11 +20,10 @@ from enformer_lite.training.train import train
 from test_train_support import REAL_TINY_MODEL, TRACKS, TinyModel, write_h5
 
 SIZES = {"chr1": 1190, "chr2": 1400, "chr3": 900, "chrUn": 50}
-CLIP_SOFT = 1.6  # within the range of the (seeded) predictions, so that both branches of the inverse run
 
 
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def setup(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     root = tmp_path_factory.mktemp("predict")
     rng = np.random.default_rng(4)
     fasta = root / "genome.fa"
@@ -29,11 +31,20 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         for name, size in SIZES.items():
             seq = "".join(rng.choice(list("ACGT"), size=size))
             handle.write(f">{name}\n" + "\n".join(seq[i : i + 60] for i in range(0, size, 60)) + "\n")
-    tracks = [{**t, "clip_soft": CLIP_SOFT if t["clip_soft"] is not None else None} for t in TRACKS]
-    human = write_h5(root / "human.h5", "human", ["train", "valid", "test", "test", "train"], tracks=tracks, seed=6)
+    human = write_h5(root / "human.h5", "human", ["train", "valid", "test", "test", "train"], seed=6)
     cfg = TrainConfig.from_dict({"max_steps": 2, "batch_size": 2, "val_check_interval": 2, "progress_bar": False})
     out = train({"human": human}, root / "model", {"channels": 8}, cfg, builder=TinyModel.from_dict)
-    return {"fasta": fasta, "human": human, "ckpt": out / "best.ckpt", "root": root}
+    # Put each CAGE track's soft-clip threshold at its median prediction, so both branches of the inverse run.
+    model, _ = load_model(out / "best.ckpt", builder=TinyModel.from_dict)
+    with h5py.File(human, "r") as f:
+        x = np.concatenate([np.eye(4, dtype=np.float32), np.zeros((1, 4), np.float32)])[f["sequence"][:]]
+    with torch.no_grad():
+        pred = model(torch.from_numpy(x), head="human").numpy()
+    clip_soft = [float(np.median(pred[..., t] / 0.5)) for t in (0, 1)]
+    tracks = [{**t, "clip_soft": clip_soft[i] if t["clip_soft"] is not None else None} for i, t in enumerate(TRACKS)]
+    with h5py.File(human, "a") as f:
+        f.attrs["tracks"] = json.dumps(tracks)
+    return {"fasta": fasta, "human": human, "ckpt": out / "best.ckpt", "root": root, "clip_soft": clip_soft}
 
 
 def expected_bins(model: torch.nn.Module, sequence: str, chrom_size: int, start: int, end: int) -> np.ndarray:
@@ -52,13 +63,12 @@ def expected_bins(model: torch.nn.Module, sequence: str, chrom_size: int, start:
     return np.array(out)
 
 
-def original_scale(values: np.ndarray) -> np.ndarray:
+def original_scale(values: np.ndarray, clip_soft: list[float]) -> np.ndarray:
     """Invert the tracks table of the test data by hand: CAGE (sum, soft clip, scale 0.5), DNase (mean, scale 2)."""
     out = values.astype(np.float64).copy()
     for t in (0, 1):
-        x = out[:, t] / 0.5
-        assert (x > CLIP_SOFT).any() and (x < CLIP_SOFT).any()
-        x = np.where(x > CLIP_SOFT, CLIP_SOFT + (x - CLIP_SOFT) ** 2, x)
+        x, c = out[:, t] / 0.5, clip_soft[t]
+        x = np.where(x > c, c + (x - c) ** 2, x)
         out[:, t] = x / 16  # bin sum → per-base mean
     out[:, 2] = out[:, 2] / 2.0
     return out
@@ -76,7 +86,7 @@ def read_sequences(fasta: Path) -> dict[str, str]:
     return {k: "".join(v) for k, v in seqs.items()}
 
 
-def test_bigwig_equals_untransformed_predictions(setup: dict[str, Path]) -> None:
+def test_bigwig_equals_untransformed_predictions(setup: dict[str, Any]) -> None:
     regions = ("chr1:1000-1190", "chr1:805-1010", "chr3:0-40")  # overlapping, unaligned, at chromosome ends
     outdir = setup["root"] / "pred"
     paths = predict_tracks(setup["ckpt"], setup["human"], setup["fasta"], outdir,
@@ -85,9 +95,12 @@ def test_bigwig_equals_untransformed_predictions(setup: dict[str, Path]) -> None
     model, _ = load_model(setup["ckpt"], builder=TinyModel.from_dict)
     seqs = read_sequences(setup["fasta"])
     # merged and widened to 16 bp bins: chr1:800-1190 (last bin cut at the chromosome end), chr3:0-48
+    chr1 = expected_bins(model, seqs["chr1"], 1190, 800, 1190)
+    for t, c in enumerate(setup["clip_soft"]):
+        assert (chr1[:, t] / 0.5 > c).any() and (chr1[:, t] / 0.5 < c).any()  # both sides of the soft clip
     expected = {
-        "chr1": (800, 1190, original_scale(expected_bins(model, seqs["chr1"], 1190, 800, 1190))),
-        "chr3": (0, 48, original_scale(expected_bins(model, seqs["chr3"], 900, 0, 48))),
+        "chr1": (800, 1190, original_scale(chr1, setup["clip_soft"])),
+        "chr3": (0, 48, original_scale(expected_bins(model, seqs["chr3"], 900, 0, 48), setup["clip_soft"])),
     }
     for t, path in enumerate(paths):
         bw = pyBigWig.open(str(path))
@@ -102,7 +115,7 @@ def test_bigwig_equals_untransformed_predictions(setup: dict[str, Path]) -> None
     assert (outdir / "regions.bed").read_text() == "chr1\t800\t1190\nchr3\t0\t48\n"
 
 
-def test_default_regions_are_test_windows(setup: dict[str, Path]) -> None:
+def test_default_regions_are_test_windows(setup: dict[str, Any]) -> None:
     outdir = setup["root"] / "default"
     predict_tracks(setup["ckpt"], setup["human"], setup["fasta"], outdir, PredictConfig(n_default_regions=1),
                    builder=TinyModel.from_dict)
@@ -113,7 +126,7 @@ def test_default_regions_are_test_windows(setup: dict[str, Path]) -> None:
     bw.close()
 
 
-def test_bad_region_names_the_chromosome(setup: dict[str, Path]) -> None:
+def test_bad_region_names_the_chromosome(setup: dict[str, Any]) -> None:
     with pytest.raises(InputError, match="chrX"):
         predict_tracks(setup["ckpt"], setup["human"], setup["fasta"], setup["root"] / "bad",
                        PredictConfig(regions=("chrX:1-100",)), builder=TinyModel.from_dict)
@@ -122,7 +135,7 @@ def test_bad_region_names_the_chromosome(setup: dict[str, Path]) -> None:
         Region.parse("chr1-100")
 
 
-def test_cli_with_the_real_model(setup: dict[str, Path], tmp_path: Path) -> None:
+def test_cli_with_the_real_model(setup: dict[str, Any], tmp_path: Path) -> None:
     from enformer_lite.cli import main
 
     cfg = TrainConfig.from_dict({"max_steps": 1, "batch_size": 1, "val_check_interval": 1, "progress_bar": False})

@@ -7,6 +7,7 @@ import os
 import signal
 from pathlib import Path
 
+import h5py
 import lightning as L
 import numpy as np
 import pandas as pd
@@ -19,7 +20,8 @@ from enformer_lite.errors import InputError
 from enformer_lite.training.config import TrainConfig
 from enformer_lite.training.data import EnformerDataModule
 from enformer_lite.training.losses import poisson_loss, poisson_multinomial_loss
-from enformer_lite.training.module import EnformerModule, load_model, lr_factor
+from enformer_lite.training.dataset import read_meta, split_indices, target_means
+from enformer_lite.training.module import EnformerModule, init_output_bias, load_model, lr_factor
 from enformer_lite.training.train import train
 from test_train_support import TinyModel, mouse_tracks, write_h5
 
@@ -63,6 +65,19 @@ def test_lr_schedule_shape() -> None:
     assert lr_factor(110, 10, 110, "cosine", 0.2) == pytest.approx(0.2)
     assert lr_factor(35, 10, 110, "linear", 0.0) == pytest.approx(0.75)
     assert lr_factor(35, 10, 110, "cosine", 0.0) == pytest.approx(0.5 * (1 + math.cos(math.pi * 0.25)))
+
+
+def test_output_bias_starts_at_the_mean_target(tmp_path: Path) -> None:
+    path = write_h5(tmp_path / "human.h5", "human", ["train", "valid", "train", "train"], seed=8)
+    with h5py.File(path, "r") as f:
+        expected = f["targets"][[0, 2, 3]].astype(np.float64).mean(axis=(0, 1))  # train rows only
+    meta = read_meta(path)
+    means = target_means(meta, split_indices(path, "train"))
+    np.testing.assert_allclose(means, expected, rtol=1e-12)
+    model = TinyModel({"human": 3, "mouse": 2}, target_length=8, bin_size=16)
+    assert init_output_bias(model, {"human": means}) == ["human"]
+    bias = model.heads["human"].bias.detach().double()
+    np.testing.assert_allclose(torch.nn.functional.softplus(bias).numpy(), expected, rtol=1e-5)
 
 
 def test_tiny_model_overfits_one_batch(tmp_path: Path) -> None:

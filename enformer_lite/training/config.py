@@ -106,7 +106,11 @@ _OPTIM_KEYS = {f.name for f in dataclasses.fields(OptimConfig)}
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """The ``train:`` section: batches, steps, checkpoints, logging plus optimiser and trainer."""
+    """The ``train:`` section: batches, steps, checkpoints, logging plus optimiser and trainer.
+
+    ``init_output_bias`` starts each track's prediction at its mean training target
+    (see :func:`enformer_lite.training.module.init_output_bias`).
+    """
 
     batch_size: int = 4
     max_steps: int = 1000
@@ -117,6 +121,7 @@ class TrainConfig:
     gradient_clip: float = 0.2
     num_workers: int = 0
     seed: int = 42
+    init_output_bias: bool = True
     log_every_n_steps: int = 10
     log_per_track: bool = True
     progress_bar: bool = True

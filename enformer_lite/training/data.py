@@ -82,6 +82,7 @@ class EnformerDataModule(L.LightningDataModule):
         self.augment = augment if augment is not None else AugmentConfig()
         self.seed = seed
         self.metas: dict[str, H5Meta] = {}
+        self._opened: list[WindowDataset] = []
 
     @property
     def organisms(self) -> list[str]:
@@ -105,7 +106,14 @@ class EnformerDataModule(L.LightningDataModule):
             indices = split_indices(meta.path, split)
             log.info("%s: %d %s windows", meta.path, len(indices), split)
             parts.append(WindowDataset(meta, indices, organism=name, augment=augment))
+        self._opened.extend(parts)
         return ConcatDataset(parts)
+
+    def teardown(self, stage: str | None = None) -> None:
+        """Close the file handles this process opened (DataLoader workers close theirs on exit)."""
+        for dataset in self._opened:
+            dataset.close()
+        self._opened.clear()
 
     def _rank_world(self) -> tuple[int, int]:
         trainer = getattr(self, "trainer", None)

@@ -132,6 +132,18 @@ def split_indices(path: str | os.PathLike[str], split: str) -> npt.NDArray[np.in
     return np.flatnonzero(read_windows(path)["split"] == split).astype(np.int64)
 
 
+def target_means(meta: H5Meta, indices: npt.NDArray[np.integer], max_windows: int = 64) -> npt.NDArray[np.float64]:
+    """Mean target of each track, shape (T,), over up to ``max_windows`` evenly spaced rows of ``indices``."""
+    if not len(indices):
+        raise InputError(f"{meta.path}: no windows to average targets over")
+    rows = np.unique(np.asarray(indices)[np.linspace(0, len(indices) - 1, min(max_windows, len(indices))).astype(int)])
+    total = np.zeros(meta.n_tracks)
+    with h5py.File(meta.path, "r") as handle:
+        for row in rows:
+            total += handle["targets"][int(row)].astype(np.float64).mean(axis=0)
+    return total / len(rows)
+
+
 class WindowDataset(Dataset):
     """Rows ``indices`` of one organism's ``data.h5`` as training examples.
 

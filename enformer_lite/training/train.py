@@ -41,8 +41,8 @@ from enformer_lite.errors import InputError
 from enformer_lite.training.cli_common import load_params, parse_named_paths, section
 from enformer_lite.training.config import MONITORS, TrainConfig
 from enformer_lite.training.data import EnformerDataModule
-from enformer_lite.training.dataset import H5Meta, split_indices
-from enformer_lite.training.module import EnformerModule, ModelBuilder
+from enformer_lite.training.dataset import H5Meta, split_indices, target_means
+from enformer_lite.training.module import EnformerModule, ModelBuilder, init_output_bias
 
 log = logging.getLogger(__name__)
 
@@ -228,6 +228,10 @@ def train(
         raise InputError(f"no windows with split 'valid' in {', '.join(m.path for m in metas.values())}")
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     model, model_config = model_from_params(model_params, metas, builder)
+    if cfg.init_output_bias:
+        means = {name: target_means(meta, split_indices(meta.path, "train")) for name, meta in metas.items()}
+        initialised = init_output_bias(model, means)
+        log.info("output bias set to the mean training target for head(s): %s", ", ".join(initialised) or "none")
     module = EnformerModule(
         model,
         model_config,
