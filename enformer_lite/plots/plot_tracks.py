@@ -3,10 +3,11 @@
 Predicted signal comes from ``--checkpoint`` run on ``--fasta``; observed signal
 from the bigWigs of a tracks table (``--tracks``) and/or single files
 (``--bigwig ID=PATH``). Tracks are matched by id, so the observed and predicted
-rows of a track share a y range. Both are shown as the mean per bp in each bin
+rows of a track stand together. Both are shown as the mean per bp in each bin
 (the bigWig's own unit; predictions are untransformed with the tracks table
 stored in the checkpoint). Track order: ``--track`` order when given, else the
-checkpoint's tracks table, then any observed-only tracks.
+checkpoint's tracks table, then any observed-only tracks. Each row is scaled to
+its own maximum unless ``--shared-scale`` gives both rows of a track one y range.
 """
 
 from __future__ import annotations
@@ -98,6 +99,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     show.add_argument("--bin-size", type=int, default=128,
                       help="bp per bin for observed-only plots (with --checkpoint the model's bin size is used)")
     show.add_argument("--width", type=float, default=8.0, help="figure width in inches")
+    show.add_argument("--shared-scale", action="store_true",
+                      help="same y range for the observed and predicted rows of a track (default: each row its own)")
     tta = parser.add_argument_group("prediction")
     tta.add_argument("--device", default="auto", help="auto, cpu, cuda, ...")
     tta.add_argument("--reverse-complement", action=argparse.BooleanOptionalAction, default=False,
@@ -128,7 +131,8 @@ def run(args: argparse.Namespace) -> int:
     signals = collect_signals(region, bin_size, observed_tracks(args.tracks, args.bigwig), prediction, args.only or ())
     genes = read_genes_bed(args.genes) if args.genes else None
     elements = overlapping(read_candidates_bed(args.candidates), region) if args.candidates else None
-    fig = plot_tracks(region, bin_size, signals, genes, elements, title=args.title, marks=args.mark, width=args.width)
+    fig = plot_tracks(region, bin_size, signals, genes, elements, title=args.title, marks=args.mark, width=args.width,
+                      shared_scale=args.shared_scale)
     for path in save_figure(fig, args.out):
         log.info("wrote %s", path)
     n_obs = sum(s.observed is not None for s in signals)

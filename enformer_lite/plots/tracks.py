@@ -246,6 +246,7 @@ def plot_tracks(
     unit: str = "mean signal per bp",
     marks: Sequence[int] = (),
     width: float = WIDTH,
+    shared_scale: bool = False,
 ) -> Figure:
     """Observed and predicted tracks stacked on one genomic axis.
 
@@ -253,13 +254,16 @@ def plot_tracks(
         region: the plotted interval; bin ``i`` of each signal starts at ``region.start + i * bin_size``.
         bin_size: bp per value.
         signals: tracks in display order; each gives one row per side present
-            (observed filled lighter, predicted darker), sharing a y range.
+            (observed filled lighter, predicted darker).
         genes: genes BED6 table (chrom, tss, strand, gene_id) or None.
         elements: candidate elements (BED columns) or None.
         title: first title line (the region is always added).
         unit: what the y values are, shown under the title.
         marks: positions (bp) to mark with a vertical line across all rows (e.g. a variant).
         width: figure width in inches.
+        shared_scale: give the observed and predicted rows of a track the same y range
+            (default: each row up to its own maximum, which shows the shape of a
+            prediction even when its scale is off; the maximum is the top tick).
     """
     rows = _signal_rows(signals)
     heights = [1.0] * len(rows)
@@ -276,10 +280,14 @@ def plot_tracks(
         ax.sharex(axes[0])
     n_bins = max((len(v) for _, _, v in rows), default=0)
     x = region.start + np.arange(n_bins + 1) * bin_size
-    ymax = {s.id: max(float(np.max(v, initial=0.0)) for t, _, v in rows if t.id == s.id) for s, _, _ in rows}
-    for ax, (signal, kind, values) in zip(axes, rows):
+    if shared_scale:
+        track_max = {s.id: max(float(np.max(v, initial=0.0)) for t, _, v in rows if t.id == s.id) for s, _, _ in rows}
+        ymax = [track_max[signal.id] for signal, _, _ in rows]
+    else:
+        ymax = [float(np.max(values, initial=0.0)) for _, _, values in rows]
+    for ax, (signal, kind, values), top in zip(axes, rows, ymax):
         colour = assay_colour(signal.assay)
-        draw_signal(ax, x[: len(values) + 1], values, colour, ymax[signal.id], filled=kind == "observed")
+        draw_signal(ax, x[: len(values) + 1], values, colour, top, filled=kind == "observed")
         ax.set_ylabel(f"{signal.label}\n{kind}", rotation=0, ha="right", va="center", fontsize=7)
     k = len(rows)
     if genes is not None:
@@ -297,6 +305,7 @@ def plot_tracks(
     finish_position_axis(axes[-1], region)
     heading = f"{title}  ·  {region_label(region)}" if title else region_label(region)
     kinds = {kind for _, kind, _ in rows}
-    legend = "; observed: light, predicted: dark; shared y scale per track" if len(kinds) == 2 else ""
+    scale = "shared y scale per track" if shared_scale else "each row scaled to its maximum"
+    legend = f"; observed: light, predicted: dark; {scale}" if len(kinds) == 2 else f"; {scale}"
     fig.suptitle(f"{heading}  ({region.end - region.start:,} bp)\n{unit}, {bin_size}-bp bins{legend}", fontsize=8)
     return fig
