@@ -187,7 +187,7 @@ def test_tss_scatter_reports_scipy_pearson(tmp_path: Path) -> None:
     title = fig.axes[0].get_title()
     raw = stats.pearsonr(values["observed"], values["predicted"]).statistic
     log = stats.pearsonr(np.log1p(values["observed"]), np.log1p(values["predicted"])).statistic
-    assert f"r = {log:.2f} (log), {raw:.2f} (raw); n = 40 genes" in title
+    assert f"n = 40 genes\nr = {log:.2f} (log), {raw:.2f} (raw)" in title
     empty = plot_tss_scatter(values.iloc[:0])
     save_figure(empty, [tmp_path / "empty.png"])
     assert ink(image(tmp_path / "empty.png")) > 0.001

@@ -99,8 +99,8 @@ def plot_tss_scatter(values: pd.DataFrame, title: str = "", width: float = WIDTH
     """Predicted vs observed CAGE at the TSS of test genes, one panel per CAGE track.
 
     ``values`` has columns track_id, observed and predicted (one row per gene and
-    track, training scale). Axes are log(1 + value); each panel gives Pearson r on
-    that scale and on the raw values, with the number of genes. Without rows, the
+    track, training scale). Axes are log(1 + value), each with its own range; each
+    panel gives Pearson r on that scale and on the raw values, with the number of genes. Without rows, the
     figure says so (a workflow without CAGE tracks still gets its figure).
     """
     tracks = list(dict.fromkeys(values["track_id"]))
@@ -119,17 +119,14 @@ def plot_tss_scatter(values: pd.DataFrame, title: str = "", width: float = WIDTH
         obs = np.log1p(np.maximum(rows["observed"].to_numpy(float), 0))
         pred = np.log1p(np.maximum(rows["predicted"].to_numpy(float), 0))
         ax.scatter(obs, pred, s=9, color=colour, alpha=0.7, linewidth=0)
-        top = max(obs.max(initial=0), pred.max(initial=0)) * 1.05 or 1.0
-        ax.plot([0, top], [0, top], color="#999999", linewidth=0.7, linestyle=":")
-        ax.set_xlim(0, top)
-        ax.set_ylim(0, top)
-        ax.set_aspect("equal")
+        # Each axis spans its own data, so the ranking shows even when the predicted level is off.
+        ax.set_box_aspect(1)
         ax.set_xlabel("observed, log(1 + CAGE at TSS)")
         ax.set_ylabel("predicted, log(1 + CAGE at TSS)")
         r_log = _pearson(obs, pred)
         r_raw = _pearson(rows["observed"].to_numpy(float), rows["predicted"].to_numpy(float))
         genes = "gene" if len(rows) == 1 else "genes"
-        ax.set_title(f"{track}\nr = {_fmt(r_log)} (log), {_fmt(r_raw)} (raw); n = {len(rows)} {genes}", fontsize=8)
+        ax.set_title(f"{track}, n = {len(rows)} {genes}\nr = {_fmt(r_log)} (log), {_fmt(r_raw)} (raw)", fontsize=8)
     for ax in axes[len(tracks):]:
         ax.set_visible(False)
     if title:
