@@ -97,3 +97,13 @@ def test_band_shift_matches_naive_loop(rows: int, keys: int) -> None:
     torch.testing.assert_close(band_shift(logits, keys), expected, rtol=0, atol=0)
     with pytest.raises(ValueError, match="band_shift"):
         band_shift(logits, keys + 1)
+
+
+def test_features_first_made_under_inference_mode_serve_a_later_backward() -> None:
+    """A feature table cached inside inference_mode must not be an inference tensor."""
+    with torch.inference_mode():
+        first = positional_features(37, 12)
+    assert not first.is_inference()
+    weight = torch.ones(12, requires_grad=True)
+    (positional_features(37, 12) * weight).sum().backward()
+    assert weight.grad is not None and torch.isfinite(weight.grad).all()

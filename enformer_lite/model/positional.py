@@ -67,13 +67,16 @@ def _cached(length: int, num_features: int, gamma: str, device: torch.device, dt
     if gamma not in GAMMA_VARIANTS:
         raise ValueError(f"gamma={gamma!r} must be one of {GAMMA_VARIANTS}")
     n = num_features // NUM_POSITIONAL_COMPONENTS
-    signed = torch.arange(-length + 1, length, dtype=torch.float64)
-    distance = signed.abs()
-    symmetric = torch.cat(
-        [_exponential(distance, n, length), _central_mask(distance, n), _gamma(distance, n, length, gamma)], dim=-1
-    )
-    features = torch.cat([symmetric, torch.sign(signed)[:, None] * symmetric], dim=-1)
-    return features.to(device=device, dtype=dtype)
+    # A cached tensor must be usable by later autograd passes, so it is never an inference tensor,
+    # even when first requested under torch.inference_mode().
+    with torch.inference_mode(False), torch.no_grad():
+        signed = torch.arange(-length + 1, length, dtype=torch.float64)
+        distance = signed.abs()
+        symmetric = torch.cat(
+            [_exponential(distance, n, length), _central_mask(distance, n), _gamma(distance, n, length, gamma)], dim=-1
+        )
+        features = torch.cat([symmetric, torch.sign(signed)[:, None] * symmetric], dim=-1)
+        return features.to(device=device, dtype=dtype)
 
 
 def positional_features(
