@@ -74,7 +74,7 @@ def run_env(checkout: Path) -> dict[str, str]:
             "PYTHONPATH": python_path}
 
 
-OUTPUTS = {".git", ".venv", ".snakemake", "resources", "results", "logs", "benchmarks", ".pytest_cache"}
+OUTPUTS = {".git", ".venv", ".venv-ci", ".snakemake", "resources", "results", "logs", "benchmarks", ".pytest_cache"}
 
 
 def copy_checkout(dest: Path) -> Path:
@@ -85,7 +85,8 @@ def copy_checkout(dest: Path) -> Path:
         rels = listed.stdout.decode().split("\0")
     else:  # not a git checkout: everything but outputs and environments
         rels = [str(p.relative_to(ROOT)) for p in ROOT.rglob("*")
-                if not OUTPUTS & set(p.relative_to(ROOT).parts) and "__pycache__" not in p.parts]
+                if p.relative_to(ROOT).parts[0] not in OUTPUTS and "__pycache__" not in p.parts
+                and not any(part.endswith(".egg-info") for part in p.parts)]
     for rel in filter(None, rels):
         src = ROOT / rel
         if src.is_file():
