@@ -32,7 +32,6 @@ import numpy as np
 import pandas as pd
 import torch
 from torch.utils.data import DataLoader
-from torchmetrics.regression import PearsonCorrCoef
 
 from enformer_lite.atomic import atomic_output
 from enformer_lite.errors import InputError
@@ -43,6 +42,7 @@ from enformer_lite.training.data import collate_organism_batch
 from enformer_lite.training.dataset import WindowDataset, read_windows
 from enformer_lite.training.genes import place_genes, read_genes_bed
 from enformer_lite.training.inference import TTAConfig, open_trained, predict
+from enformer_lite.training.metrics import track_pearson, update_pearson
 from enformer_lite.training.module import ModelBuilder
 from enformer_lite.training.predict import untransform
 
@@ -77,8 +77,8 @@ def pearson(x: np.ndarray, y: np.ndarray) -> float:
     """Pearson r of two vectors (torchmetrics); NaN when fewer than 2 values or no variance."""
     if len(x) < 2:
         return float("nan")
-    metric = PearsonCorrCoef()
-    metric.update(torch.as_tensor(x, dtype=torch.float64), torch.as_tensor(y, dtype=torch.float64))
+    metric = track_pearson()
+    update_pearson(metric, torch.as_tensor(x), torch.as_tensor(y))
     return float(metric.compute())
 
 
@@ -154,7 +154,7 @@ def evaluate(
     genes_of_window = {w: g.index.to_numpy() for w, g in placed.groupby("window")}
     tss_values = {name: np.zeros((len(placed), len(cage))) for name in TSS_COLUMNS[5:]}
 
-    metric = PearsonCorrCoef(num_outputs=meta.n_tracks).to(device)
+    metric = track_pearson(meta.n_tracks).to(device)
     dataset = WindowDataset(meta, test_rows, organism=head)
     loader = DataLoader(dataset, batch_size=cfg.batch_size, collate_fn=collate_organism_batch, num_workers=cfg.num_workers)
     seen = 0
@@ -162,7 +162,7 @@ def evaluate(
         for batch in loader:
             x, y = batch["x"].to(device), batch["y"].to(device)
             pred = predict(model, x, head, meta.strand_pair, cfg.tta)
-            metric.update(pred.reshape(-1, meta.n_tracks), y.reshape(-1, meta.n_tracks))
+            update_pearson(metric, pred.reshape(-1, meta.n_tracks), y.reshape(-1, meta.n_tracks))
             pred_np, y_np = pred.cpu().numpy(), y.cpu().numpy()
             for b in range(len(pred_np)):
                 rows = genes_of_window.get(seen + b)

@@ -20,11 +20,11 @@ import numpy as np
 import torch
 from torch import nn
 from torchmetrics import MeanMetric
-from torchmetrics.regression import PearsonCorrCoef
 
 from enformer_lite.errors import InputError
 from enformer_lite.training.config import OptimConfig
 from enformer_lite.training.losses import loss_function
+from enformer_lite.training.metrics import track_pearson, update_pearson
 
 
 def lr_factor(step: int, warmup_steps: int, total_steps: int, schedule: str, min_ratio: float) -> float:
@@ -80,7 +80,7 @@ class EnformerModule(L.LightningModule):
         )
         self.loss_fn = loss_function(self.optim.loss, self.optim.total_weight)
         self.val_pearson = nn.ModuleDict(
-            {name: PearsonCorrCoef(num_outputs=len(ids)) for name, ids in self.track_ids.items()}
+            {name: track_pearson(len(ids)) for name, ids in self.track_ids.items()}
         )
         self.val_loss = nn.ModuleDict({name: MeanMetric() for name in self.track_ids})
         self.val_loss_all = MeanMetric()
@@ -113,7 +113,7 @@ class EnformerModule(L.LightningModule):
         self.val_loss[organism].update(loss, weight=size)
         self.val_loss_all.update(loss, weight=size)
         n_tracks = pred.shape[-1]
-        self.val_pearson[organism].update(pred.reshape(-1, n_tracks), target.reshape(-1, n_tracks))
+        update_pearson(self.val_pearson[organism], pred.reshape(-1, n_tracks), target.reshape(-1, n_tracks))
 
     def on_validation_epoch_end(self) -> None:
         logs: dict[str, torch.Tensor] = {"val/loss": self.val_loss_all.compute()}
