@@ -126,3 +126,4 @@ def test_dinucleotide_shuffle_is_uniform_over_arrangements():
     seen = Counter(tuple(dinucleotide_shuffle(codes, rng).tolist()) for _ in range(2000))
     assert set(seen) == {(0, 1, 0, 2, 0), (0, 2, 0, 1, 0)}
     assert abs(seen[(0, 1, 0, 2, 0)] - 1000) < 120
+

@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from enformer_lite.bed import bed_records
 from enformer_lite.errors import InputError
 from enformer_lite.genome import resolve_chrom
 
@@ -81,24 +82,10 @@ def read_candidates_bed(path: str | os.PathLike[str]) -> pd.DataFrame:
     interval, or a duplicate id.
     """
     bed = Path(path)
-    if not bed.is_file():
-        raise InputError(f"{bed}: candidates BED not found")
     rows = []
-    with open(bed) as handle:
-        for line_no, line in enumerate(handle, start=1):
-            if not line.strip() or line.startswith(("#", "track", "browser")):
-                continue
-            fields = line.rstrip("\n").split("\t")
-            if len(fields) < 3:
-                raise InputError(f"{bed} line {line_no}: expected at least 3 tab-separated BED columns, got {len(fields)}")
-            try:
-                start, end = int(fields[1]), int(fields[2])
-            except ValueError as err:
-                raise InputError(f"{bed} line {line_no}: start/end must be integers: {fields[1]!r}, {fields[2]!r}") from err
-            if start < 0 or end <= start:
-                raise InputError(f"{bed} line {line_no}: bad interval {start}-{end}")
-            name = fields[3].strip() if len(fields) > 3 and fields[3].strip() not in ("", ".") else f"{fields[0]}:{start}-{end}"
-            rows.append((fields[0], start, end, name))
+    for _, fields, start, end in bed_records(bed, 3, "candidates BED"):
+        name = fields[3].strip() if len(fields) > 3 and fields[3].strip() not in ("", ".") else f"{fields[0]}:{start}-{end}"
+        rows.append((fields[0], start, end, name))
     elements = pd.DataFrame(rows, columns=ELEMENT_COLUMNS)
     dup = elements["element"][elements["element"].duplicated()].unique()
     if len(dup):

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from enformer_lite.bed import bed_records
 from enformer_lite.errors import InputError
 
 GENE_COLUMNS = ["chrom", "tss", "end", "gene_id", "score", "strand"]
@@ -20,25 +21,11 @@ def read_genes_bed(path: str | os.PathLike[str]) -> pd.DataFrame:
     coordinate, a strand other than ``+``/``-``/``.`` or a duplicate gene id.
     """
     bed = Path(path)
-    if not bed.is_file():
-        raise InputError(f"{bed}: genes BED not found")
     rows = []
-    with open(bed) as handle:
-        for line_no, line in enumerate(handle, start=1):
-            if not line.strip() or line.startswith(("#", "track", "browser")):
-                continue
-            fields = line.rstrip("\n").split("\t")
-            if len(fields) < 6:
-                raise InputError(f"{bed} line {line_no}: expected 6 tab-separated BED columns, got {len(fields)}")
-            try:
-                start, end = int(fields[1]), int(fields[2])
-            except ValueError as err:
-                raise InputError(f"{bed} line {line_no}: start/end must be integers: {fields[1]!r}, {fields[2]!r}") from err
-            if start < 0 or end <= start:
-                raise InputError(f"{bed} line {line_no}: bad interval {start}-{end}")
-            if fields[5] not in ("+", "-", "."):
-                raise InputError(f"{bed} line {line_no}: strand must be +, - or ., got {fields[5]!r}")
-            rows.append((fields[0], start, end, fields[3], fields[4], fields[5]))
+    for line_no, fields, start, end in bed_records(bed, 6, "genes BED"):
+        if fields[5] not in ("+", "-", "."):
+            raise InputError(f"{bed} line {line_no}: strand must be +, - or ., got {fields[5]!r}")
+        rows.append((fields[0], start, end, fields[3], fields[4], fields[5]))
     genes = pd.DataFrame(rows, columns=GENE_COLUMNS)
     dup = genes["gene_id"][genes["gene_id"].duplicated()].unique()
     if len(dup):
