@@ -73,8 +73,25 @@ def test_plot_rules_and_report(tmp_path: Path) -> None:
     report = work / "results/report.html"
     run = snakemake(work, config_file, figures, "--report", str(report))
     assert run.returncode == 0, run.stderr[-3000:]
+    # captions are reStructuredText: a stray markup character (e.g. |x|) renders as an error box
+    assert "(ERROR/" not in run.stderr, run.stderr[-3000:]
     html = report.read_text()
     for text in ("Tracks at loci", "Model accuracy", "Training", "enformer-lite", "Pearson correlation"):
         assert text in html, text
     # everything is embedded: no script, style sheet or image is fetched from the network
     assert not re.search(r"""(src|href)=["']https?://""", html)
+
+
+def test_every_caption_is_clean_restructuredtext() -> None:
+    """docutils reports no warning or error for any caption (e.g. |SAD| would be a substitution)."""
+    import io
+
+    import docutils.core
+
+    captions = sorted((ROOT / "workflow" / "report").glob("*.rst"))
+    assert len(captions) >= 7
+    for caption in captions:
+        messages = io.StringIO()
+        docutils.core.publish_doctree(caption.read_text(), source_path=str(caption),
+                                      settings_overrides={"warning_stream": messages, "report_level": 2})
+        assert not messages.getvalue(), messages.getvalue()
