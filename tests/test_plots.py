@@ -176,6 +176,16 @@ def test_track_pearson_figure(tmp_path: Path) -> None:
     assert top.get_width() == pytest.approx(0.9)
 
 
+def test_negative_tss_correlations_stay_inside_the_axes() -> None:
+    table = pd.DataFrame({"genome": "human", "track_id": ["a", "b", "c"], "assay": ["CAGE", "CAGE", "DNASE"],
+                          "pearson": [0.3, 0.2, 0.4], "pearson_tss": [-0.3, 0.1, np.nan]})
+    fig = plot_track_pearson([table])
+    ax = next(ax for ax in fig.axes if ax.patches)
+    left, right = ax.get_xlim()
+    points = np.concatenate([c.get_offsets()[:, 0] for c in ax.collections])
+    assert len(points) == 2 and left < points.min() and points.max() < right
+
+
 def test_tss_scatter_reports_scipy_pearson(tmp_path: Path) -> None:
     rng = np.random.default_rng(3)
     observed = rng.gamma(1.0, 20.0, 40)

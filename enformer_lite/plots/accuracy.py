@@ -58,8 +58,8 @@ def plot_track_pearson(tables: Sequence[pd.DataFrame], width: float = WIDTH) -> 
         ax.text(1.03, len(ordered) - 0.3, "bins", transform=label_at, fontsize=7, ha="center", weight="bold")
         for yi, v in zip(y, values):
             ax.text(1.03, yi, _fmt(v), transform=label_at, va="center", ha="center", fontsize=7)
+        tss = ordered["pearson_tss"].to_numpy(dtype=float) if "pearson_tss" in ordered else np.full(len(y), np.nan)
         if has_tss:
-            tss = ordered["pearson_tss"].to_numpy(dtype=float) if "pearson_tss" in ordered else np.full(len(y), np.nan)
             ax.scatter(tss[np.isfinite(tss)], y[np.isfinite(tss)], marker="D", s=18, color="black", zorder=3)
             ax.text(1.11, len(ordered) - 0.3, "TSS", transform=label_at, fontsize=7, ha="center", weight="bold")
             for yi, v in zip(y, tss):
@@ -67,7 +67,9 @@ def plot_track_pearson(tables: Sequence[pd.DataFrame], width: float = WIDTH) -> 
                     ax.text(1.11, yi, _fmt(v), transform=label_at, va="center", ha="center", fontsize=7)
         ax.axvline(np.nanmean(values), color="#444444", linestyle="--", linewidth=0.8)
         ax.set_yticks(y, ordered["track_id"].astype(str))
-        ax.set_xlim(min(0.0, np.nanmin(values, initial=0.0) - 0.05), 1.0)
+        # Negative correlations, of bins or at the TSS, stay inside the axes.
+        lowest = np.nanmin(np.concatenate([values, tss]), initial=0.0)
+        ax.set_xlim(min(lowest, 0.0) - 0.05, 1.0)
         ax.set_ylim(-0.7, len(ordered) + 0.2)
         genome = str(ordered["genome"].iloc[0]) if len(ordered) else "?"
         ax.set_title(f"{genome}: mean r = {np.nanmean(values):.3f} over {len(ordered)} tracks", loc="left")
