@@ -185,7 +185,8 @@ def worker(task: dict[str, Any]) -> dict[str, Any]:
     }
     if train:
         params = {p.untyped_storage().data_ptr() for p in model.parameters()}
-        result["saved_for_backward_mb"] = round(_saved_mb(fn, x, params), 1)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+            result["saved_for_backward_mb"] = round(_saved_mb(fn, x, params), 1)
     return result
 
 
