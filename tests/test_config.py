@@ -17,7 +17,7 @@ def load(name: str) -> dict:
     return yaml.safe_load((ROOT / "config" / name).read_text())
 
 
-@pytest.mark.parametrize("name", ["config.yaml", "ci.yaml"])
+@pytest.mark.parametrize("name", ["config.yaml", "ci.yaml", "bench.yaml"])
 def test_shipped_configs_validate(name: str) -> None:
     config = load(name)
     validate(config, str(SCHEMA), set_default=True)
