@@ -6,6 +6,8 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import pandas as pd
+
 from enformer_lite.errors import InputError
 
 
@@ -36,3 +38,10 @@ def bed_records(path: str | os.PathLike[str], min_columns: int, what: str) -> It
             if start < 0 or end <= start:
                 raise InputError(f"{bed} line {line_no}: bad interval {start}-{end}")
             yield line_no, fields, start, end
+
+
+def require_unique(ids: pd.Series, path: str | os.PathLike[str], what: str) -> None:
+    """Raise InputError naming ``path`` and up to five repeated values of ``ids`` ("gene", "element")."""
+    repeated = ids[ids.duplicated()].unique()
+    if len(repeated):
+        raise InputError(f"{path}: duplicate {what} id(s) {', '.join(map(str, repeated[:5]))}")

@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from enformer_lite.bed import bed_records
+from enformer_lite.bed import bed_records, require_unique
 from enformer_lite.errors import InputError
 from enformer_lite.genome import resolve_chrom
 
@@ -87,9 +87,7 @@ def read_candidates_bed(path: str | os.PathLike[str]) -> pd.DataFrame:
         name = fields[3].strip() if len(fields) > 3 and fields[3].strip() not in ("", ".") else f"{fields[0]}:{start}-{end}"
         rows.append((fields[0], start, end, name))
     elements = pd.DataFrame(rows, columns=ELEMENT_COLUMNS)
-    dup = elements["element"][elements["element"].duplicated()].unique()
-    if len(dup):
-        raise InputError(f"{bed}: duplicate element id(s) {', '.join(map(str, dup[:5]))}")
+    require_unique(elements["element"], bed, "element")
     return elements
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from enformer_lite.bed import bed_records
+from enformer_lite.bed import bed_records, require_unique
 from enformer_lite.errors import InputError
 
 GENE_COLUMNS = ["chrom", "tss", "end", "gene_id", "score", "strand"]
@@ -27,9 +27,7 @@ def read_genes_bed(path: str | os.PathLike[str]) -> pd.DataFrame:
             raise InputError(f"{bed} line {line_no}: strand must be +, - or ., got {fields[5]!r}")
         rows.append((fields[0], start, end, fields[3], fields[4], fields[5]))
     genes = pd.DataFrame(rows, columns=GENE_COLUMNS)
-    dup = genes["gene_id"][genes["gene_id"].duplicated()].unique()
-    if len(dup):
-        raise InputError(f"{bed}: duplicate gene id(s) {', '.join(map(str, dup[:5]))}")
+    require_unique(genes["gene_id"], bed, "gene")
     return genes
 
 
