@@ -1,25 +1,10 @@
-# enformer-lite: reference genome + signal tracks → trained Enformer-style model → variant effects and
-# enhancer-gene links. Run `snakemake --cores 2` for the demo; see README.md.
-from snakemake.utils import min_version
-
-min_version("9.0")
+# Entry point for `snakemake --cores 2` run from the repository root. The workflow itself is
+# workflow/Snakefile (the Snakemake workflow catalog's layout; snakedeploy deploys it as a module).
 
 
-configfile: "config/config.yaml"
+include: "workflow/Snakefile"
 
 
-report: "workflow/report/workflow.rst"
-
-
-include: "workflow/rules/common.smk"
-include: "workflow/rules/data.smk"
-include: "workflow/rules/model.smk"
-include: "workflow/rules/plots.smk"
-include: "workflow/rules/variants.smk"
-include: "workflow/rules/contributions.smk"
-
-
-rule all:
-    input:
-        all_targets(),
-    default_target: True
+# `include:` drops the default target of the included file (snakemake/snakemake#2773), so name
+# workflow/Snakefile's `rule all` again here; `snakemake -s workflow/Snakefile` needs no such line.
+workflow.default_target = "all"

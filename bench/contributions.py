@@ -30,10 +30,10 @@ from enformer_lite.contributions.methods import ContributionScorer
 from enformer_lite.contributions.regions import ElementIndex, WindowGeometry, read_candidates_bed
 from enformer_lite.contributions.runner import ModelRunner, SplicedRunner
 from enformer_lite.contributions.score import score_chunk
-from enformer_lite.genome import fetch_codes, open_fasta
+from enformer_lite.data.fasta import fetch_codes, open_fasta
 from enformer_lite.model import ModelConfig, build_model
-from enformer_lite.tracks import TrackSpec
-from enformer_lite.training.genes import read_genes_bed
+from enformer_lite.data.tracks import TrackSpec
+from enformer_lite.data.genes import read_genes_bed
 
 GEOMETRY = WindowGeometry(196_608, 128, 896)
 TRACKS = [

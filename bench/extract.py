@@ -25,10 +25,10 @@ import numpy as np
 import pyBigWig
 import pyfaidx
 
-from enformer_lite.extract import extract_chromosome, merge_parts
-from enformer_lite.genome import open_fasta
-from enformer_lite.tracks import read_tracks_table
-from enformer_lite.windows import WindowSpec, assign_splits, tile_genome
+from enformer_lite.data.extract import extract_chromosome, merge_parts
+from enformer_lite.data.fasta import open_fasta
+from enformer_lite.data.tracks import read_tracks_table
+from enformer_lite.data.windows import WindowSpec, assign_splits, tile_genome
 
 SPEC = WindowSpec()  # 196,608 bp windows, stride 65,536, 896 bins of 128 bp
 N_CHROMS = 4

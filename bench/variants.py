@@ -39,7 +39,7 @@ import numpy as np
 import torch
 
 from enformer_lite.model import ModelConfig, build_model
-from enformer_lite.tracks import TrackSpec
+from enformer_lite.data.tracks import TrackSpec
 
 WORK = Path("bench/work/variants")
 WINDOW = 1024
@@ -97,12 +97,12 @@ def run_loop(fasta: Path, vcf: Path, ckpt: Path, n: int) -> dict:
     from kipoiseq import Interval, Variant
     from kipoiseq.extractors import FastaStringExtractor, VariantSeqExtractor
 
-    from enformer_lite.sequence import encode, one_hot
-    from enformer_lite.training.module import load_model
-    from enformer_lite.variants.scores import OriginalScale
+    from enformer_lite.data.sequence import encode, one_hot
+    from enformer_lite.inference import Untransform, open_model
 
-    model, _ = load_model(ckpt)
-    scale = OriginalScale(TRACKS)
+    trained = open_model(ckpt, "human", "cpu")
+    model = trained.model
+    scale = Untransform(TRACKS, "native", trained.geometry.bin_size)
     reference = FastaStringExtractor(str(fasta))
     extractor = VariantSeqExtractor(reference_sequence=reference)
     records = [line.split("\t") for line in vcf.read_text().splitlines() if not line.startswith("#")][:n]
@@ -126,12 +126,13 @@ def run_scorer(fasta: Path, vcf: Path, ckpt: Path, grid: int, batch_size: int, o
     """``score-variants --out-prefix`` as one job: every output file, timed end to end."""
     from enformer_lite.variants.config import ScoreConfig
     from enformer_lite.variants.outputs import write_outputs
-    from enformer_lite.variants.score import load_scoring_model, score_vcf
+    from enformer_lite.inference import open_model
+    from enformer_lite.variants.score import score_vcf
 
     began = time.perf_counter()
-    scoring = load_scoring_model(ckpt, "human", torch.device("cpu"))
+    trained = open_model(ckpt, "human", "cpu")
     cfg = ScoreConfig(grid=grid, batch_size=batch_size, gene_assays=())
-    summary = score_vcf(vcf, fasta, scoring, f"{out}.h5", cfg)
+    summary = score_vcf(vcf, fasta, trained, f"{out}.h5", cfg)
     scored = time.perf_counter() - began
     write_outputs(f"{out}.h5", vcf, out)
     seconds = time.perf_counter() - began

@@ -9,7 +9,7 @@ import numpy as np
 import pyBigWig
 import pytest
 
-from enformer_lite.windows import WindowSpec
+from enformer_lite.data.windows import WindowSpec
 
 TINY_SPEC = WindowSpec(length=4096, stride=2048, bin_size=128, target_length=16, max_n_fraction=0.35)
 

@@ -11,10 +11,10 @@ import pytest
 
 from conftest import TINY_SPEC, TinyGenome, write_bigwig
 from enformer_lite.errors import InputError
-from enformer_lite.extract import extract_chromosome
-from enformer_lite.genome import open_fasta
-from enformer_lite.tracks import read_tracks_table
-from enformer_lite.windows import Window, WindowSpec, assign_splits, read_bed
+from enformer_lite.data.extract import extract_chromosome
+from enformer_lite.data.fasta import open_fasta
+from enformer_lite.data.tracks import read_tracks_table
+from enformer_lite.data.windows import Window, WindowSpec, assign_splits, read_bed
 
 
 def one_window(chrom: str = "chr1", start: int = 0) -> list[Window]:
@@ -136,7 +136,7 @@ def test_window_off_chromosome_and_unknown_chromosome(tiny_genome: TinyGenome, t
     [
         (lambda rows: [rows[0], rows[1].replace("\tsum\t", "\tmedian\t", 1)], r"line 2 \(track 't0'\): sum_stat"),
         (lambda rows: [rows[0], rows[1], rows[1]], r"line 3 .*index 0 out of order"),
-        (lambda rows: [rows[0].replace("sum_stat", "stat")] + rows[1:], r"lacks column\(s\) sum_stat"),
+        (lambda rows: [rows[0].replace("sum_stat", "stat")] + rows[1:], r"lacks required column\(s\) sum_stat"),
         (lambda rows: [rows[0]], "no rows"),
         (lambda rows: [rows[0], rows[1].replace("\t0.5\t", "\tx\t", 1)], r"line 2 .*not a number: 'x'"),
     ],

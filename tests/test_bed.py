@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from enformer_lite.errors import InputError
-from enformer_lite.training.genes import read_genes_bed
+from enformer_lite.data.genes import read_genes_bed
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ import torch
 from enformer_lite.cli import main
 from enformer_lite.contributions.outputs import read_scores
 from enformer_lite.model import ModelConfig, build_model
-from enformer_lite.tracks import TrackSpec
+from enformer_lite.data.tracks import TrackSpec
 
 WINDOW, BIN, TARGET = 1024, 16, 32
 TRACKS = [

@@ -13,8 +13,8 @@ from enformer_lite.contributions.methods import ContributionScorer, abc_scores, 
 from enformer_lite.contributions.regions import ElementIndex, WindowGeometry
 from enformer_lite.contributions.runner import Edit, ModelRunner, SplicedRunner, make_runner
 from enformer_lite.model import ModelConfig, build_model
-from enformer_lite.sequence import N_CODE, one_hot
-from enformer_lite.tracks import TrackSpec
+from enformer_lite.data.sequence import N_CODE, one_hot
+from enformer_lite.data.tracks import TrackSpec
 
 GEOMETRY = WindowGeometry(window_length=1024, bin_size=16, target_length=32)
 TRACKS = (

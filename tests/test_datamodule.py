@@ -13,7 +13,8 @@ import torch
 from enformer_lite.errors import InputError
 from enformer_lite.training.config import AugmentConfig
 from enformer_lite.training.data import EnformerDataModule
-from enformer_lite.training.dataset import WindowDataset, read_meta
+from enformer_lite.data.h5 import read_meta
+from enformer_lite.training.dataset import WindowDataset
 from enformer_lite.training.sampler import AlternatingBatchSampler
 from test_train_support import TARGET_LENGTH, TRACKS, WINDOW_LENGTH, mouse_tracks, write_h5
 

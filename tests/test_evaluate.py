@@ -14,8 +14,8 @@ from scipy import stats
 
 from enformer_lite.errors import InputError
 from enformer_lite.training.config import TrainConfig
-from enformer_lite.training.evaluate import EvalConfig, evaluate
-from enformer_lite.training.module import load_model
+from enformer_lite.inference.evaluate import EvalConfig, evaluate
+from enformer_lite.inference.checkpoint import load_checkpoint
 from enformer_lite.training.train import train
 from test_train_support import REAL_TINY_MODEL, TinyModel, mouse_tracks, write_h5
 
@@ -57,7 +57,7 @@ def read_test_split(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def test_pearson_matches_scipy(trained: dict[str, Path]) -> None:
     result = evaluate(trained["ckpt"], trained["human"], genes=trained["genes"], builder=TinyModel.from_dict)
     table = result.tracks
-    model, _ = load_model(trained["ckpt"], builder=TinyModel.from_dict)
+    model, _ = load_checkpoint(trained["ckpt"], builder=TinyModel.from_dict)
     x, y, starts = read_test_split(trained["human"])
     with torch.no_grad():
         pred = model(torch.from_numpy(x), head="human").numpy()
@@ -87,7 +87,7 @@ def test_pearson_matches_scipy(trained: dict[str, Path]) -> None:
 def test_test_time_averaging(trained: dict[str, Path]) -> None:
     cfg = EvalConfig(reverse_complement=True, shifts=(-2, 0, 1))
     table = evaluate(trained["ckpt"], trained["human"], cfg=cfg, builder=TinyModel.from_dict).tracks
-    model, _ = load_model(trained["ckpt"], builder=TinyModel.from_dict)
+    model, _ = load_checkpoint(trained["ckpt"], builder=TinyModel.from_dict)
     x, y, _ = read_test_split(trained["human"])
     passes = []
     with torch.no_grad():

@@ -143,8 +143,8 @@ def test_chrom_name_aliases_in_bigwig(tmp_path: Path) -> None:
 
 def test_stale_index_is_rebuilt(tmp_path: Path) -> None:
     from conftest import write_fasta
-    from enformer_lite.genome import fetch_codes, open_fasta
-    from enformer_lite.sequence import decode
+    from enformer_lite.data.fasta import fetch_codes, open_fasta
+    from enformer_lite.data.sequence import decode
     import os
 
     fasta = tmp_path / "g.fa"

@@ -132,6 +132,6 @@ def test_cli_reports_bad_input(tmp_path, capsys) -> None:  # noqa: ANN001
     assert "final_pointwise.1.2.weight" in capsys.readouterr().err
     assert not (tmp_path / "x.pt").exists()
     with pytest.raises(InputError):
-        from enformer_lite.model.cli import _read_overrides
+        from enformer_lite.cli.import_weights import _read_overrides
 
         _read_overrides("[1, 2]")

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from scipy import stats
 
-from enformer_lite.training.metrics import track_pearson, update_pearson
+from enformer_lite.metrics import track_pearson, update_pearson
 
 
 def test_sparse_tracks_get_a_correlation_not_nan() -> None:

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
+from enformer_lite.data.sequence import decode, encode, reverse_complement
 from enformer_lite.errors import InputError
-from enformer_lite.sequence import decode, encode, reverse_complement
 from enformer_lite.simulate.genomes import HUMAN
 from enformer_lite.simulate.motifs import SCORE_UNITS, default_motifs, parse_jaspar, score_tail
 from enformer_lite.simulate.oracle import GeneSet, Oracle, OracleResult, expected_tracks

@@ -24,7 +24,7 @@ from enformer_lite.plots.readers import observed_signal, overlapping
 from enformer_lite.plots.style import DPI, WIDTH, save_figure
 from enformer_lite.plots.tracks import TrackSignal, plot_tracks
 from enformer_lite.plots.training import plot_training_curves, read_metrics
-from enformer_lite.training.predict import Region
+from enformer_lite.data.regions import Region
 from test_plots_support import BIN, CROP_BP, TARGET, TRACKS, WINDOW, make_world, write_checkpoint, write_data_h5, write_metrics_csv
 
 
@@ -117,13 +117,13 @@ def test_elements_overlapping_a_region(world) -> None:
 
 
 def test_prediction_equals_the_model_on_the_window(world) -> None:
-    from enformer_lite.training.module import load_model
+    from enformer_lite.inference.checkpoint import load_checkpoint
 
     start = 4096  # a window start; its target span is start + CROP_BP ...
     region = Region("chr3", start + CROP_BP, start + CROP_BP + TARGET * BIN)
     got = predict_signal(world.root / "best.ckpt", world.fasta, region, head="human")
     assert got.region == region and got.values.shape == (TARGET, len(TRACKS))
-    model, _ = load_model(world.root / "best.ckpt")
+    model, _ = load_checkpoint(world.root / "best.ckpt")
     seq = str(pyfaidx.Fasta(str(world.fasta))["chr3"][start : start + WINDOW]).upper()
     x = torch.tensor(np.array([[base == b for b in "ACGT"] for base in seq], dtype=np.float32))[None]
     with torch.no_grad():
@@ -245,8 +245,8 @@ def test_variant_figures_show_the_model_on_ref_and_alt(world, tmp_path: Path) ->
         top_alleles,
         variant_panels,
     )
-    from enformer_lite.training.genes import read_genes_bed
-    from enformer_lite.training.module import load_model
+    from enformer_lite.data.genes import read_genes_bed
+    from enformer_lite.inference.checkpoint import load_checkpoint
 
     seq = world.sequences["chr3"]
     snp_alt = "A" if seq[7_999] != "A" else "C"
@@ -259,7 +259,7 @@ def test_variant_figures_show_the_model_on_ref_and_alt(world, tmp_path: Path) ->
     rows = top_alleles(scores, 2)
     assert rows.tolist() == [1, 0]  # |SAD| 5 > 2 > 0.5
     panels = variant_panels(scores, rows, world.root / "best.ckpt", world.fasta)
-    model, _ = load_model(world.root / "best.ckpt")
+    model, _ = load_checkpoint(world.root / "best.ckpt")
     for panel, (chrom, pos, ref, alt, sad) in zip(panels, [variants[1], variants[0]]):
         assert panel.track.id == "cage_plus" and panel.sad == pytest.approx(sad)
         start = pos - 1 - WINDOW // 2

@@ -102,7 +102,7 @@ def transformed_targets(world: TinyWorld, chrom: str, start: int) -> np.ndarray:
 
 def write_data_h5(world: TinyWorld, path: Path, genome: str = "human") -> list[tuple[str, int, str]]:
     """Contract-following data.h5 with windows tiled at stride 2,048; chr2 valid, chr3 test."""
-    from enformer_lite.sequence import encode
+    from enformer_lite.data.sequence import encode
 
     windows = []
     for chrom, size in SIZES.items():
@@ -126,7 +126,7 @@ def write_data_h5(world: TinyWorld, path: Path, genome: str = "human") -> list[t
 
 
 def write_checkpoint(path: Path, genome: str = "human", seed: int = 0) -> torch.nn.Module:
-    """A checkpoint that :func:`enformer_lite.training.module.load_model` reads; returns the model (eval mode)."""
+    """A checkpoint that :func:`enformer_lite.inference.checkpoint.load_checkpoint` reads; returns the model (eval mode)."""
     from enformer_lite.model import ModelConfig, build_model
 
     torch.manual_seed(seed)

@@ -14,8 +14,9 @@ import torch
 
 from enformer_lite.errors import InputError
 from enformer_lite.training.config import TrainConfig
-from enformer_lite.training.module import load_model
-from enformer_lite.training.predict import PredictConfig, Region, predict_tracks
+from enformer_lite.inference.checkpoint import load_checkpoint
+from enformer_lite.data.regions import Region
+from enformer_lite.inference.predict_tracks import PredictConfig, predict_tracks
 from enformer_lite.training.train import train
 from test_train_support import REAL_TINY_MODEL, TRACKS, TinyModel, write_h5
 
@@ -35,7 +36,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     cfg = TrainConfig.from_dict({"max_steps": 2, "batch_size": 2, "val_check_interval": 2, "progress_bar": False})
     out = train({"human": human}, root / "model", {"channels": 8}, cfg, builder=TinyModel.from_dict)
     # Put each CAGE track's soft-clip threshold at its median prediction, so both branches of the inverse run.
-    model, _ = load_model(out / "best.ckpt", builder=TinyModel.from_dict)
+    model, _ = load_checkpoint(out / "best.ckpt", builder=TinyModel.from_dict)
     with h5py.File(human, "r") as f:
         x = np.concatenate([np.eye(4, dtype=np.float32), np.zeros((1, 4), np.float32)])[f["sequence"][:]]
     with torch.no_grad():
@@ -92,7 +93,7 @@ def test_bigwig_equals_untransformed_predictions(setup: dict[str, Any]) -> None:
     paths = predict_tracks(setup["ckpt"], setup["human"], setup["fasta"], outdir,
                            PredictConfig(regions=regions, batch_size=1), builder=TinyModel.from_dict)
     assert [p.name for p in paths] == ["cage_plus.bw", "cage_minus.bw", "dnase.bw"]
-    model, _ = load_model(setup["ckpt"], builder=TinyModel.from_dict)
+    model, _ = load_checkpoint(setup["ckpt"], builder=TinyModel.from_dict)
     seqs = read_sequences(setup["fasta"])
     # merged and widened to 16 bp bins: chr1:800-1190 (last bin cut at the chromosome end), chr3:0-48
     chr1 = expected_bins(model, seqs["chr1"], 1190, 800, 1190)

@@ -14,8 +14,8 @@ import pyfaidx
 import pysam
 import pytest
 
-from enformer_lite.sequence import encode
-from enformer_lite.simulate import cli
+from enformer_lite.cli import simulate as cli
+from enformer_lite.data.sequence import encode
 from enformer_lite.simulate.genomes import HUMAN, MOUSE
 from enformer_lite.simulate.observe import NoiseConfig
 from enformer_lite.simulate.oracle import GeneSet, Oracle

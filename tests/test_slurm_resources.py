@@ -17,18 +17,23 @@ import pytest
 import yaml
 from snakemake.utils import validate
 
+from enformer_lite.pipeline.resources import job_resources
+from enformer_lite.pipeline.training import train_launcher, train_layout, train_resources
+
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
-RESOURCES_SMK = ROOT / "workflow" / "rules" / "resources.smk"
 
 
-def helpers(resources: dict | None = None, trainer: dict | None = None) -> dict:
-    """The functions of resources.smk, evaluated against a validated config."""
+def workflow_config(resources: dict | None = None, trainer: dict | None = None) -> dict:
+    """A validated workflow config with these ``resources:`` and ``train.trainer`` settings."""
     config: dict = {"resources": resources or {}, "train": {"trainer": trainer or {}}}
     validate(config, str(SCHEMA), set_default=True)
-    namespace: dict = {"config": config}
-    exec(compile(RESOURCES_SMK.read_text(), str(RESOURCES_SMK), "exec"), namespace)
-    return namespace
+    return config
+
+
+def resources_section(resources: dict | None = None) -> dict:
+    """The validated ``resources:`` section."""
+    return workflow_config(resources)["resources"]
 
 
 def evaluate(resources: dict, attempt: int = 1) -> dict:
@@ -37,73 +42,72 @@ def evaluate(resources: dict, attempt: int = 1) -> dict:
 
 
 def test_memory_and_runtime_scale_and_grow_with_attempts() -> None:
-    ns = helpers({"mem_scale": 2.5, "runtime_scale": 0.3})
-    first = evaluate(ns["job_resources"](mem_mb=4001, runtime=20))
+    res = resources_section({"mem_scale": 2.5, "runtime_scale": 0.3})
+    first = evaluate(job_resources(res, mem_mb=4001, runtime=20))
     assert first == {"mem_mb": math.ceil(4001 * 2.5), "runtime": 6}
-    second = evaluate(ns["job_resources"](mem_mb=4001, runtime=20), attempt=2)
+    second = evaluate(job_resources(res, mem_mb=4001, runtime=20), attempt=2)
     assert second == {"mem_mb": math.ceil(4001 * 2.5 * 2), "runtime": 12}
 
 
 def test_cpu_rules_get_partition_and_account_but_no_gpu() -> None:
-    ns = helpers({"slurm_partition": "cpu", "gpu_partition": "gpu", "slurm_account": "lab",
-                  "gpus": {"score": 2}})
-    assert evaluate(ns["job_resources"](mem_mb=100, runtime=5)) == {
+    res = resources_section({"slurm_partition": "cpu", "gpu_partition": "gpu", "slurm_account": "lab",
+                             "gpus": {"score": 2}})
+    assert evaluate(job_resources(res, mem_mb=100, runtime=5)) == {
         "mem_mb": 100, "runtime": 5, "slurm_partition": "cpu", "slurm_account": "lab",
     }
-    assert evaluate(ns["job_resources"](mem_mb=100, runtime=5, gpus="score")) == {
+    assert evaluate(job_resources(res, mem_mb=100, runtime=5, gpus="score")) == {
         "mem_mb": 100, "runtime": 5, "gpu": 2, "slurm_partition": "gpu", "slurm_account": "lab",
     }
 
 
 def test_unset_partition_leaves_profile_defaults_alone() -> None:
-    res = helpers({"gpus": {"contributions": 1}, "gpu_model": "a100"})["job_resources"](
-        mem_mb=100, runtime=5, gpus="contributions"
-    )
+    res = job_resources(resources_section({"gpus": {"contributions": 1}, "gpu_model": "a100"}),
+                        mem_mb=100, runtime=5, gpus="contributions")
     assert "slurm_partition" not in res and "slurm_account" not in res
     assert (res["gpu"], res["gpu_model"]) == (1, "a100")
 
 
 def test_unknown_gpu_group_is_an_error() -> None:
     with pytest.raises(ValueError, match="unknown GPU group 'scoring'"):
-        helpers()["job_resources"](mem_mb=1, runtime=1, gpus="scoring")
+        job_resources(resources_section(), mem_mb=1, runtime=1, gpus="scoring")
 
 
 def test_single_process_training_has_no_launcher() -> None:
-    ns = helpers({"gpus": {"train": 1}}, {"devices": 1})
-    res = evaluate(ns["train_resources"](mem_mb=8000, runtime=60))
+    config = workflow_config({"gpus": {"train": 1}}, {"devices": 1})
+    res = evaluate(train_resources(config, mem_mb=8000, runtime=60))
     assert res == {"mem_mb": 8000, "runtime": 60, "gpu": 1}
-    assert ns["train_launcher"]() == ""
+    assert train_launcher(config) == ""
 
 
 def test_multi_gpu_single_node_training_layout() -> None:
-    ns = helpers({"gpus": {"train": 4}, "threads": 8}, {"devices": 4, "strategy": "ddp"})
-    res = evaluate(ns["train_resources"](mem_mb=8000, runtime=60))
+    config = workflow_config({"gpus": {"train": 4}, "threads": 8}, {"devices": 4, "strategy": "ddp"})
+    res = evaluate(train_resources(config, mem_mb=8000, runtime=60))
     assert res == {"mem_mb": 8000, "runtime": 60, "gpu": 4, "mpi": "srun", "nodes": 1, "tasks_per_node": 4}
-    launcher = ns["train_launcher"]()
+    launcher = train_launcher(config)
     assert launcher.startswith("${SLURM_JOB_ID:+srun ") and launcher.endswith("}")
     assert "--nodes=1 " in launcher and "--ntasks-per-node=4 " in launcher and "--cpus-per-task=8 " in launcher
 
 
 def test_multi_node_training_asks_gpus_per_node() -> None:
-    ns = helpers({"gpus": {"train": 2}, "gpu_model": "a100"}, {"devices": "auto", "num_nodes": 3})
-    res = evaluate(ns["train_resources"](mem_mb=8000, runtime=60))
+    config = workflow_config({"gpus": {"train": 2}, "gpu_model": "a100"}, {"devices": "auto", "num_nodes": 3})
+    res = evaluate(train_resources(config, mem_mb=8000, runtime=60))
     assert res == {"mem_mb": 8000, "runtime": 60, "gres": "gpu:a100:2", "mpi": "srun", "nodes": 3,
                    "tasks_per_node": 2}
 
 
 def test_one_process_per_node_uses_tasks() -> None:
-    ns = helpers({}, {"devices": 1, "num_nodes": 2, "accelerator": "cpu"})
-    res = evaluate(ns["train_resources"](mem_mb=10, runtime=1))
+    config = workflow_config({}, {"devices": 1, "num_nodes": 2, "accelerator": "cpu"})
+    res = evaluate(train_resources(config, mem_mb=10, runtime=1))
     assert (res["tasks"], res["nodes"]) == (2, 2) and "tasks_per_node" not in res
 
 
 def test_gpus_must_match_devices() -> None:
     with pytest.raises(ValueError, match=r"resources.gpus.train is 2 GPUs per node but train.trainer.devices is 4"):
-        helpers({"gpus": {"train": 2}}, {"devices": 4})["train_layout"]()
+        train_layout(workflow_config({"gpus": {"train": 2}}, {"devices": 4}))
 
 
 def test_launcher_expands_only_inside_a_slurm_job() -> None:
-    launcher = helpers({"threads": 1}, {"devices": 2})["train_launcher"]()
+    launcher = train_launcher(workflow_config({"threads": 1}, {"devices": 2}))
     script = f"set -u; echo {launcher} train"
     outside = subprocess.run(["bash", "-c", script], capture_output=True, text=True,
                              env={k: v for k, v in os.environ.items() if k != "SLURM_JOB_ID"})
@@ -133,9 +137,9 @@ def sbatch_flags(resources: dict, threads: int) -> list[str]:
 
 
 def test_sbatch_line_of_multi_node_gpu_training() -> None:
-    ns = helpers({"gpus": {"train": 4}, "threads": 6, "slurm_partition": "cpu", "gpu_partition": "gpu"},
-                 {"devices": 4, "num_nodes": 2, "strategy": "ddp"})
-    flags = sbatch_flags(ns["train_resources"](mem_mb=16000, runtime=240), threads=6)
+    config = workflow_config({"gpus": {"train": 4}, "threads": 6, "slurm_partition": "cpu", "gpu_partition": "gpu"},
+                             {"devices": 4, "num_nodes": 2, "strategy": "ddp"})
+    flags = sbatch_flags(train_resources(config, mem_mb=16000, runtime=240), threads=6)
     for flag in ("--nodes=2", "--ntasks-per-node=4", "--cpus-per-task=6", "--gres=gpu:4"):
         assert flag in flags, (flag, flags)
     assert flags[flags.index("--mem") + 1] == "16000" and flags[flags.index("-t") + 1] == "240"
@@ -143,8 +147,8 @@ def test_sbatch_line_of_multi_node_gpu_training() -> None:
 
 
 def test_sbatch_line_of_a_gpu_scoring_chunk() -> None:
-    ns = helpers({"gpus": {"score": 1}, "gpu_model": "h100"})
-    flags = sbatch_flags(ns["job_resources"](mem_mb=2000, runtime=30, gpus="score"), threads=2)
+    res = resources_section({"gpus": {"score": 1}, "gpu_model": "h100"})
+    flags = sbatch_flags(job_resources(res, mem_mb=2000, runtime=30, gpus="score"), threads=2)
     assert "--gpus=h100:1" in flags and "--cpus-per-task=2" in flags
     assert not any(f.startswith("--ntasks") for f in flags)
 

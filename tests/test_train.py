@@ -20,8 +20,10 @@ from enformer_lite.errors import InputError
 from enformer_lite.training.config import TrainConfig
 from enformer_lite.training.data import EnformerDataModule
 from enformer_lite.training.losses import poisson_loss, poisson_multinomial_loss
-from enformer_lite.training.dataset import read_meta, split_indices, target_means
-from enformer_lite.training.module import EnformerModule, init_output_bias, load_model, lr_factor
+from enformer_lite.data.h5 import read_meta, split_indices
+from enformer_lite.training.dataset import target_means
+from enformer_lite.inference.checkpoint import load_checkpoint
+from enformer_lite.training.module import EnformerModule, init_output_bias, lr_factor
 from enformer_lite.training.train import train
 from test_train_support import TinyModel, mouse_tracks, write_h5
 
@@ -154,7 +156,7 @@ def test_resume_continues_global_step(tmp_path: Path, data: dict[str, Path]) -> 
     first = FirstStep()
     train(data, out, {"channels": 8}, cfg, callbacks=[first], builder=TinyModel.from_dict)
     assert first.first == 6  # last checkpoint of the crashed attempt (every 3 steps)
-    _, meta = load_model(out / "last.ckpt", builder=TinyModel.from_dict)
+    _, meta = load_checkpoint(out / "last.ckpt", builder=TinyModel.from_dict)
     assert meta["global_step"] == 12
     metrics = pd.read_csv(out / "metrics.csv")
     train_steps = metrics.dropna(subset=["train/loss"])["step"].tolist()
@@ -187,7 +189,7 @@ def test_changed_settings_start_afresh(tmp_path: Path, data: dict[str, Path]) ->
 def test_checkpoint_alone_rebuilds_the_model(tmp_path: Path, data: dict[str, Path]) -> None:
     cfg = TrainConfig.from_dict({"max_steps": 4, "batch_size": 2, "val_check_interval": 2, **QUIET})
     out = train(data, tmp_path / "model", {"channels": 8}, cfg, builder=TinyModel.from_dict)
-    model, meta = load_model(out / "last.ckpt", builder=TinyModel.from_dict)
+    model, meta = load_checkpoint(out / "last.ckpt", builder=TinyModel.from_dict)
     raw = torch.load(out / "last.ckpt", map_location="cpu", weights_only=False)
     # Independent rebuild from the stored state dict.
     twin = TinyModel({"human": 3, "mouse": 2}, target_length=8, bin_size=16, channels=8)

@@ -10,12 +10,14 @@ import pandas as pd
 import pytest
 import torch
 
-from enformer_lite.sequence import decode, encode, reverse_complement
-from enformer_lite.tracks import TrackSpec
+from enformer_lite.data.sequence import decode, encode, reverse_complement
+from enformer_lite.data.tracks import TrackSpec
 from enformer_lite.variants.config import ScoreConfig
 from enformer_lite.variants.outputs import write_outputs
-from enformer_lite.variants.score import ScoringModel, score_vcf
-from enformer_lite.variants.scores import OriginalScale, allele_scores
+from enformer_lite.inference.signal import Untransform
+from enformer_lite.inference.trained import TrainedModel
+from enformer_lite.variants.score import score_vcf
+from enformer_lite.variants.scores import allele_scores
 from test_variants_support import (
     BIN_SIZE,
     TARGET_LENGTH,
@@ -40,7 +42,7 @@ def genome(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, st
 
 
 def score_records(
-    root: Path, fasta: Path, records: list[str], scoring: ScoringModel, genes: list[str] | None = None, **settings: object
+    root: Path, fasta: Path, records: list[str], scoring: TrainedModel, genes: list[str] | None = None, **settings: object
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """Score VCF lines; returns the scores TSV, the genes TSV and the run summary."""
     root.mkdir(parents=True, exist_ok=True)
@@ -135,7 +137,7 @@ def test_original_scale_matches_track_untransform() -> None:
         TrackSpec(3, "d", "d.bw", scale=0.25, clip_soft=1.0),
     ]
     values = rng.gamma(1.0, 2.0, size=(5, 7, 4)).astype(np.float32)
-    out = OriginalScale(tracks)(values)
+    out = Untransform(tracks, "native", BIN_SIZE)(values)
     for t, track in enumerate(tracks):
         expected = np.vectorize(lambda x: _untransform(float(x), track))(values[..., t])
         np.testing.assert_allclose(out[..., t], expected, rtol=1e-5)

@@ -9,8 +9,9 @@ import pytest
 from kipoiseq import Interval, Variant
 from kipoiseq.extractors import FastaStringExtractor, VariantSeqExtractor
 
-from enformer_lite.genome import open_fasta
-from enformer_lite.sequence import decode
+from enformer_lite.data.fasta import open_fasta
+from enformer_lite.data.geometry import WindowGeometry
+from enformer_lite.data.sequence import decode
 from enformer_lite.variants.layout import WindowLayout, apply_allele, window_sequences
 from test_variants_support import random_genome
 
@@ -47,13 +48,13 @@ def _cases(sequences: dict[str, str], rng: np.random.Generator, n: int) -> list[
 def test_windows_equal_kipoiseq(genome: tuple[Path, dict[str, str]], grid: int) -> None:
     fasta_path, sequences = genome
     fasta = open_fasta(fasta_path)
-    layout = WindowLayout(1024, 16, 32, grid)
+    layout = WindowLayout(WindowGeometry(1024, 16, 32), grid)
     reference_extractor = FastaStringExtractor(str(fasta_path))
     extractor = VariantSeqExtractor(reference_sequence=reference_extractor)
     for chrom, pos, ref, alt in _cases(sequences, np.random.default_rng(grid), 24):
         variant = Variant(chrom, pos, ref, alt)
         window_start = layout.window_start(variant.start)
-        interval = Interval(chrom, window_start, window_start + layout.window_length)
+        interval = Interval(chrom, window_start, window_start + layout.geometry.window_length)
         ours_ref, (ours_alt,) = window_sequences(fasta, chrom, window_start, [(pos - 1, ref, alt)], layout)
         expected_alt = extractor.extract(interval, [variant], anchor=variant.start)
         assert decode(ours_ref) == reference_extractor.extract(interval)
@@ -63,7 +64,7 @@ def test_windows_equal_kipoiseq(genome: tuple[Path, dict[str, str]], grid: int) 
 def test_each_alternative_carries_only_its_own_edit(genome: tuple[Path, dict[str, str]]) -> None:
     fasta_path, sequences = genome
     fasta = open_fasta(fasta_path)
-    layout = WindowLayout(1024, 16, 32, 256)
+    layout = WindowLayout(WindowGeometry(1024, 16, 32), 256)
     window_start = layout.window_start(2000)
     edits = [(1990, sequences["chr1"][1990], "A" if sequences["chr1"][1990] != "A" else "C"),
              (2050, sequences["chr1"][2050:2053], sequences["chr1"][2050])]
@@ -78,7 +79,7 @@ def test_each_alternative_carries_only_its_own_edit(genome: tuple[Path, dict[str
 def test_variant_sits_where_the_layout_says(genome: tuple[Path, dict[str, str]], grid: int) -> None:
     fasta_path, sequences = genome
     fasta = open_fasta(fasta_path)
-    layout = WindowLayout(1024, 16, 32, grid)
+    layout = WindowLayout(WindowGeometry(1024, 16, 32), grid)
     for start in range(1500, 1800, 37):
         window_start = layout.window_start(start)
         offset = start - window_start
@@ -97,17 +98,17 @@ def test_variant_sits_where_the_layout_says(genome: tuple[Path, dict[str, str]],
 
 
 def test_target_bins_follow_the_window(genome: tuple[Path, dict[str, str]]) -> None:
-    layout = WindowLayout(1024, 16, 32, 1)
+    layout = WindowLayout(WindowGeometry(1024, 16, 32), 1)
     # 64 bins, 16 cropped per side: the target starts 256 bp into the window.
-    assert layout.crop == 256
-    assert layout.target_span == 512
-    assert layout.target_start(layout.window_start(3000)) == 3000 - 512 + 256
+    assert layout.geometry.crop_bp == 256
+    assert layout.geometry.target_span == 512
+    assert layout.geometry.target_start(layout.window_start(3000)) == 3000 - 512 + 256
 
 
 def test_windows_past_chromosome_ends_are_n_padded(genome: tuple[Path, dict[str, str]]) -> None:
     fasta_path, sequences = genome
     fasta = open_fasta(fasta_path)
-    layout = WindowLayout(1024, 16, 32, 1)
+    layout = WindowLayout(WindowGeometry(1024, 16, 32), 1)
     for start in (2, LENGTHS["chr2"] - 3):
         window_start = layout.window_start(start)
         ref_base = sequences["chr2"][start]
@@ -128,7 +129,7 @@ def test_apply_allele_rejects_bad_input() -> None:
 
 
 def test_layout_rejects_bad_geometry() -> None:
-    with pytest.raises(ValueError, match="cannot hold"):
-        WindowLayout(1000, 16, 32)
+    with pytest.raises(ValueError, match="whole number of bins"):
+        WindowGeometry(1000, 16, 32)
     with pytest.raises(ValueError, match="grid"):
-        WindowLayout(1024, 16, 32, 512)
+        WindowLayout(WindowGeometry(1024, 16, 32), 512)

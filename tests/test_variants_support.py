@@ -14,8 +14,9 @@ import torch
 from torch import nn
 
 from conftest import write_fasta
-from enformer_lite.tracks import TrackSpec
-from enformer_lite.variants.score import ScoringModel
+from enformer_lite.data.geometry import WindowGeometry
+from enformer_lite.data.tracks import TrackSpec
+from enformer_lite.inference.trained import TrainedModel
 
 WINDOW_LENGTH = 512
 BIN_SIZE = 16
@@ -101,6 +102,7 @@ class ConvBinModel(nn.Module):
         return bins[:, crop : crop + self.target_length]
 
 
-def scoring_model(model: nn.Module, tracks: Sequence[TrackSpec] = TRACKS) -> ScoringModel:
-    """A :class:`ScoringModel` for a stand-in model with the test geometry."""
-    return ScoringModel(model.eval(), "human", tuple(tracks), WINDOW_LENGTH, BIN_SIZE, TARGET_LENGTH)
+def scoring_model(model: nn.Module, tracks: Sequence[TrackSpec] = TRACKS) -> TrainedModel:
+    """A :class:`TrainedModel` (CPU) for a stand-in model with the test geometry."""
+    geometry = WindowGeometry(WINDOW_LENGTH, BIN_SIZE, TARGET_LENGTH)
+    return TrainedModel(model.eval(), "human", geometry, tuple(tracks), torch.device("cpu"), "stand-in")

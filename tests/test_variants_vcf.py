@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from enformer_lite.errors import InputError
-from enformer_lite.genome import open_fasta
+from enformer_lite.data.fasta import open_fasta
 from enformer_lite.variants.alleles import Allele, AlleleReader, Skip, count_records, iter_records, selected_records
 from enformer_lite.variants.config import ScoreConfig
 from test_variants_support import random_genome, write_vcf
@@ -171,12 +171,12 @@ def test_regions_and_limit_select_records(tmp_path: Path, genome: tuple[Path, di
     assert positions(regions=("chr2", "chr1:0-50"), limit=2) == [(0, 10), (4, 50)]
     assert count_records(vcf, ScoreConfig(regions=("chr2",))) == 2
     assert [i for i, _ in selected_records(vcf, ScoreConfig(limit=5), 1, 3)] == [1, 2]
-    with pytest.raises(InputError, match="not chrom or chrom:start-end"):
+    with pytest.raises(InputError, match="expected chrom:start-end"):
         ScoreConfig(regions=("chr1:5",))
 
 
 def test_chrom_map_from_pairs_and_file(tmp_path: Path) -> None:
-    from enformer_lite.variants.score import parse_chrom_map
+    from enformer_lite.cli.score_variants import parse_chrom_map
 
     table = tmp_path / "map.tsv"
     table.write_text("# vcf\tfasta\nNC_000001.11\tchr1\nNC_012920.1\tchrM\n")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from enformer_lite.errors import InputError
-from enformer_lite.training.config import from_mapping
+from enformer_lite.sections import from_mapping
 
 METHODS = ("grad_input", "deletion", "attention")
 DELETION_MODES = ("shuffle", "mask")

@@ -38,8 +38,8 @@ from enformer_lite.contributions.regions import GenePlan, bin_overlap_sum
 from enformer_lite.contributions.runner import Edit, ModelRunner, Reference
 from enformer_lite.contributions.shuffle import dinucleotide_shuffle
 from enformer_lite.errors import InputError
-from enformer_lite.sequence import N_CODE, one_hot
-from enformer_lite.tracks import TrackSpec
+from enformer_lite.data.sequence import N_CODE, one_hot
+from enformer_lite.data.tracks import TrackSpec
 
 log = logging.getLogger(__name__)
 

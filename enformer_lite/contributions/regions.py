@@ -17,9 +17,9 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from enformer_lite.bed import bed_records, require_unique
+from enformer_lite.data.bed import bed_records, require_unique
 from enformer_lite.errors import InputError
-from enformer_lite.genome import resolve_chrom
+from enformer_lite.data.fasta import resolve_chrom
 
 log = logging.getLogger(__name__)
 

@@ -38,10 +38,11 @@ from enformer_lite.contributions.regions import (
 )
 from enformer_lite.contributions.runner import make_runner
 from enformer_lite.errors import InputError
-from enformer_lite.genome import chrom_sizes, fetch_codes, open_fasta, resolve_chrom
-from enformer_lite.tracks import TrackSpec, tracks_from_json
-from enformer_lite.training.genes import read_genes_bed
-from enformer_lite.training.inference import check_against_checkpoint, resolve_device
+from enformer_lite.data.fasta import chrom_sizes, fetch_codes, open_fasta, resolve_chrom
+from enformer_lite.data.tracks import TrackSpec, tracks_from_json
+from enformer_lite.data.genes import read_genes_bed
+from enformer_lite.inference.trained import check_against_checkpoint
+from enformer_lite.inference.tta import resolve_device
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +63,8 @@ def load_for_head(
     from ``enformer-lite import-weights`` (then ``data``, a ``data.h5``, supplies them).
     """
     from enformer_lite.model.checkpoint import load_model as load_model_file
-    from enformer_lite.training.dataset import read_meta
-    from enformer_lite.training.module import load_model
+    from enformer_lite.data.h5 import read_meta
+    from enformer_lite.inference.checkpoint import load_checkpoint as load_model
 
     meta: dict[str, Any] = {}
     try:

@@ -20,11 +20,11 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from enformer_lite.bigwig import open_bigwig
+from enformer_lite.data.bigwig import open_bigwig
 from enformer_lite.errors import InputError
 from enformer_lite.plots.style import GAIN_COLOUR, LOSS_COLOUR, WIDTH, message_figure, stacked_panels, styled
 from enformer_lite.plots.tracks import draw_arcs, draw_elements, draw_genes, finish_position_axis
-from enformer_lite.training.predict import Region
+from enformer_lite.data.regions import Region
 
 TRACK_BINS = 600
 """The per-base contribution track is summed into this many bins across the window."""

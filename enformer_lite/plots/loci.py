@@ -26,9 +26,10 @@ import pandas as pd
 
 from enformer_lite.atomic import atomic_output
 from enformer_lite.errors import InputError
-from enformer_lite.training.dataset import read_meta, read_windows
-from enformer_lite.training.genes import place_genes, read_genes_bed
-from enformer_lite.training.predict import Region
+from enformer_lite.data.h5 import read_meta, read_windows
+from enformer_lite.data.genes import place_genes, read_genes_bed
+from enformer_lite.data.regions import Region
+from enformer_lite.inference.signal import tss_sum
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +80,8 @@ def auto_loci(
     if n <= 0:
         return []
     meta = read_meta(data)
-    span = meta.target_length * meta.bin_size
-    width = width or span
+    geometry = meta.geometry
+    width = width or geometry.target_span
     windows = read_windows(data)
     test_rows = np.flatnonzero(windows["split"] == "test")
     if not len(test_rows):
@@ -88,20 +89,18 @@ def auto_loci(
         test_rows = np.arange(len(windows["split"]))
     targets = _test_targets(data, test_rows)
     cage = [t for t in meta.tracks if t.assay.upper() == "CAGE"]
-    crop = (meta.window_length // meta.bin_size - meta.target_length) // 2 * meta.bin_size
     candidates: list[tuple[float, str, int, str]] = []  # (score, chrom, centre, note)
     if genes and cage:
         placed = place_genes(read_genes_bed(genes), windows["chrom"][test_rows], windows["start"][test_rows],
-                             meta.window_length, meta.bin_size, meta.target_length)
+                             meta.geometry)
         for gene in placed.itertuples():
             columns = [t.index for t in cage if t.strand not in ("+", "-") or t.strand == gene.strand]
-            lo, hi = max(gene.bin - 1, 0), min(gene.bin + 2, meta.target_length)
-            score = float(targets[gene.window, lo:hi][:, columns].sum())
+            score = float(tss_sum(targets[gene.window][:, columns], np.array([gene.bin]), 1).sum())
             candidates.append((score, gene.chrom, int(gene.tss), f"gene {gene.gene_id}, CAGE at TSS {score:.3g}"))
     if not candidates:
         for k, row in enumerate(test_rows):
             score = float(targets[k].sum())
-            centre = int(windows["start"][row]) + crop + span // 2
+            centre = geometry.target_start(int(windows["start"][row])) + geometry.target_span // 2
             candidates.append((score, str(windows["chrom"][row]), centre, f"test window, total signal {score:.3g}"))
     candidates.sort(key=lambda c: -c[0])
     chosen: list[Locus] = []
@@ -130,6 +129,15 @@ def write_loci(loci: Sequence[Locus], out: str | os.PathLike[str]) -> None:
     )
     with atomic_output(out) as tmp:
         table.to_csv(tmp, sep="\t", index=False)
+
+
+def locus_region(path: str | os.PathLike[str], name: str) -> Region:
+    """Region of the locus ``name`` in a loci table; InputError naming the table when it has none."""
+    loci = read_loci(path)
+    for locus in loci:
+        if locus.name == name:
+            return locus.region
+    raise InputError(f"{path}: no locus named {name!r} (loci: {', '.join(x.name for x in loci[:10])})")
 
 
 def read_loci(path: str | os.PathLike[str]) -> list[Locus]:

@@ -14,14 +14,15 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from enformer_lite.data.fasta import chrom_sizes, open_fasta, resolve_chrom
+from enformer_lite.data.regions import Region
+from enformer_lite.data.tracks import TrackSpec
 from enformer_lite.errors import InputError
-from enformer_lite.genome import chrom_sizes, open_fasta, resolve_chrom
+from enformer_lite.inference.checkpoint import ModelBuilder
+from enformer_lite.inference.predict_tracks import PredictConfig, predict_region
+from enformer_lite.inference.signal import untransform
+from enformer_lite.inference.trained import open_model
 from enformer_lite.plots.readers import on_bins
-from enformer_lite.tracks import TrackSpec
-from enformer_lite.training.dataset import H5Meta
-from enformer_lite.training.inference import resolve_device
-from enformer_lite.training.module import ModelBuilder, load_model
-from enformer_lite.training.predict import PredictConfig, Region, predict_region, untransform
 
 
 @dataclass(frozen=True)
@@ -32,26 +33,6 @@ class Prediction:
     bin_size: int
     tracks: tuple[TrackSpec, ...]
     values: npt.NDArray[np.float32]
-
-
-def checkpoint_meta(ckpt_meta: dict, head: str | None, checkpoint: str | os.PathLike[str]) -> H5Meta:
-    """The data description of one head stored in a checkpoint, as an :class:`H5Meta` without a file."""
-    data_meta = ckpt_meta.get("data_meta") or {}
-    if not data_meta:
-        raise InputError(f"{checkpoint}: checkpoint holds no data description (data_meta); was it made by enformer-lite train?")
-    if head is None:
-        if len(data_meta) > 1:
-            raise InputError(f"{checkpoint}: model has heads {', '.join(data_meta)}; choose one with --head")
-        head = next(iter(data_meta))
-    if head not in data_meta:
-        raise InputError(f"{checkpoint}: model has no head {head!r} (heads: {', '.join(data_meta)})")
-    info = data_meta[head]
-    tracks = tuple(TrackSpec(**{k: v for k, v in t.items() if k in TrackSpec.__dataclass_fields__}) for t in info["tracks"])
-    return H5Meta(
-        path=str(checkpoint), genome=head, window_length=int(info["window_length"]), bin_size=int(info["bin_size"]),
-        target_length=int(info["target_length"]), tracks=tracks, fingerprint=str(info.get("fingerprint", "")),
-        n_windows=0,
-    )
 
 
 def predict_signal(
@@ -68,9 +49,8 @@ def predict_signal(
     beyond the chromosome ends is N. Test-time averaging and device come from ``cfg``.
     """
     cfg = cfg or PredictConfig()
-    device = resolve_device(cfg.device)
-    model, ckpt_meta = load_model(checkpoint, map_location=device, builder=builder)
-    meta = checkpoint_meta(ckpt_meta, head, checkpoint)
+    trained = open_model(checkpoint, head, cfg.device, builder=builder)
+    bin_size = trained.geometry.bin_size
     fasta = open_fasta(fasta_path)
     sizes = chrom_sizes(fasta)
     chrom = resolve_chrom(region.chrom, sizes)
@@ -78,7 +58,7 @@ def predict_signal(
         raise InputError(f"{fasta_path}: region {region}: chromosome {region.chrom!r} is not in the FASTA")
     if region.start >= sizes[chrom]:
         raise InputError(f"region {region}: starts past the end of {chrom} ({sizes[chrom]:,} bp)")
-    aligned = on_bins(Region(chrom, region.start, min(region.end, sizes[chrom])), meta.bin_size)
-    values = predict_region(model, fasta, aligned, meta, meta.genome, cfg, device)
-    per_bp = np.stack([untransform(values[:, t.index], t, meta.bin_size) for t in meta.tracks], axis=1)
-    return Prediction(aligned, meta.bin_size, meta.tracks, per_bp.astype(np.float32))
+    aligned = on_bins(Region(chrom, region.start, min(region.end, sizes[chrom])), bin_size)
+    values = predict_region(trained, fasta, aligned, cfg)
+    per_bp = untransform(values, trained.tracks, "per_base", bin_size)
+    return Prediction(aligned, bin_size, trained.tracks, per_bp)

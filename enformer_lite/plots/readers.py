@@ -1,7 +1,7 @@
 """Reading what the figures show: bigWig signal and annotations over a region.
 
 Regions are 0-based half-open intervals
-(:class:`enformer_lite.training.predict.Region`, parsed from ``chrom:start-end``
+(:class:`enformer_lite.data.regions.Region`, parsed from ``chrom:start-end``
 with optional commas). Signal is returned per bin as the
 mean per base pair over the bin, the scale a genome browser shows for a bigWig
 (bases without data count as 0).
@@ -15,10 +15,10 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from enformer_lite.bigwig import open_bigwig
+from enformer_lite.data.bigwig import open_bigwig
 from enformer_lite.errors import InputError
-from enformer_lite.genome import resolve_chrom
-from enformer_lite.training.predict import Region
+from enformer_lite.data.fasta import resolve_chrom
+from enformer_lite.data.regions import Region
 
 def on_bins(region: Region, bin_size: int) -> Region:
     """The smallest region on the ``bin_size`` grid that contains ``region``."""

@@ -21,7 +21,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from enformer_lite.plots.readers import region_label
 from enformer_lite.plots.style import DPI, OBSERVED_ALPHA, WIDTH, assay_colour, format_bp, new_figure, styled
-from enformer_lite.training.predict import Region
+from enformer_lite.data.regions import Region
 
 ROW_HEIGHT = 0.42
 """Height of one signal row in inches."""

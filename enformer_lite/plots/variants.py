@@ -34,8 +34,8 @@ from enformer_lite.plots.style import (
     styled,
 )
 from enformer_lite.plots.tracks import draw_genes, finish_position_axis
-from enformer_lite.tracks import TrackSpec
-from enformer_lite.training.predict import Region
+from enformer_lite.data.tracks import TrackSpec
+from enformer_lite.data.regions import Region
 
 VARIANT_CLASSES = ("SNV", "indel", "MNV")
 
@@ -172,23 +172,24 @@ def variant_panels(
 ) -> list[VariantPanel]:
     """Re-predict the reference and alternative window of each allele row; one panel per row.
 
-    Each panel shows the allele's strongest track. The model head, window geometry
-    and centring grid are the score file's attributes.
+    Each panel shows the allele's strongest track, per base (unit ``per_base`` of
+    :class:`~enformer_lite.inference.signal.Untransform`). The model head, window geometry,
+    centring grid and tracks are the score file's; the model is run without test-time averaging.
     """
-    from enformer_lite.genome import open_fasta
-    from enformer_lite.training.inference import predict, resolve_device
-    from enformer_lite.training.module import load_model
-    from enformer_lite.training.predict import untransform
-    from enformer_lite.sequence import one_hot
-    from enformer_lite.variants.layout import WindowLayout, window_sequences
-
     import torch
 
-    torch_device = resolve_device(device)
-    model, _ = load_model(checkpoint, map_location=torch_device)
-    layout = WindowLayout(int(scores.attrs["window_length"]), int(scores.attrs["bin_size"]),
-                          int(scores.attrs["target_length"]), int(scores.attrs.get("grid", 1)))
-    head = str(scores.attrs["head"])
+    from enformer_lite.data.fasta import open_fasta
+    from enformer_lite.data.geometry import WindowGeometry
+    from enformer_lite.data.sequence import one_hot
+    from enformer_lite.inference.signal import Untransform
+    from enformer_lite.inference.trained import open_model
+    from enformer_lite.inference.tta import predict
+    from enformer_lite.variants.layout import WindowLayout, window_sequences
+
+    trained = open_model(checkpoint, str(scores.attrs["head"]), device)
+    geometry = WindowGeometry.from_mapping(scores.attrs)
+    layout = WindowLayout(geometry, int(scores.attrs.get("grid", 1)))
+    per_base = Untransform(scores.tracks, "per_base", geometry.bin_size)
     fasta = open_fasta(fasta_path)
     strongest = scores.strongest_track
     panels = []
@@ -198,15 +199,15 @@ def variant_panels(
         window_start = int(allele["window_start"])
         ref_codes, (alt_codes,) = window_sequences(fasta, str(allele["chrom"]), window_start,
                                                   [(start, str(allele["ref"]), str(allele["alt"]))], layout)
-        x = torch.from_numpy(one_hot(np.stack([ref_codes, alt_codes]))).to(torch_device)
-        pred = predict(model, x, head).cpu().numpy()  # (2, target_length, T)
+        x = torch.from_numpy(one_hot(np.stack([ref_codes, alt_codes]))).to(trained.device)
+        pred = per_base(predict(trained.model, x, trained.head).cpu().numpy())  # (2, target_length, T)
         track = scores.tracks[int(strongest[row])]
-        ref, alt = (untransform(pred[k][:, track.index], track, layout.bin_size) for k in (0, 1))
-        target = layout.target_start(window_start)
+        ref, alt = pred[0, :, track.index], pred[1, :, track.index]
+        target = geometry.target_start(window_start)
         name = allele["id"] if str(allele["id"]) not in ("", ".") else ""
         label = f"{allele['chrom']}:{int(allele['pos']):,} {allele['ref']}>{allele['alt']}" + (f" ({name})" if name else "")
-        panels.append(VariantPanel(label, track, Region(str(allele["chrom"]), target, target + layout.target_span),
-                                   layout.bin_size, start, ref, alt, float(scores.sad[row, track.index])))
+        panels.append(VariantPanel(label, track, Region(str(allele["chrom"]), target, target + geometry.target_span),
+                                   geometry.bin_size, start, ref, alt, float(scores.sad[row, track.index])))
     return panels
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from enformer_lite.sequence import N_CODE, reverse_complement
+from enformer_lite.data.sequence import N_CODE, reverse_complement
 
 A, C, G, T = 0, 1, 2, 3
 

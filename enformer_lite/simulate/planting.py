@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from enformer_lite.sequence import reverse_complement
+from enformer_lite.data.sequence import reverse_complement
 from enformer_lite.simulate.background import Background, random_bases
 from enformer_lite.simulate.genomes import GenomeSpec
 from enformer_lite.simulate.motifs import SCORE_UNITS, sample_site

@@ -9,7 +9,7 @@ import numpy as np
 import pysam
 
 from enformer_lite.atomic import atomic_output
-from enformer_lite.sequence import N_CODE, decode
+from enformer_lite.data.sequence import N_CODE, decode
 from enformer_lite.simulate.planting import ChromosomeLayout
 
 SITE_KINDS = ("promoter", "enhancer", "insulator", "background")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from enformer_lite.sequence import N_CODE, reverse_complement
+from enformer_lite.data.sequence import N_CODE, reverse_complement
 
 
 def shift_codes(codes: npt.NDArray[np.uint8], shift: int) -> npt.NDArray[np.uint8]:

@@ -10,28 +10,15 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 from enformer_lite.errors import InputError
+from enformer_lite.sections import from_mapping
 
-T = TypeVar("T")
 
 LOSSES = ("poisson", "poisson_multinomial")
 SCHEDULES = ("cosine", "linear", "constant")
 MONITORS = {"val_loss": ("val/loss", "min"), "val_pearson": ("val/pearson", "max")}
-
-
-def from_mapping(cls: type[T], values: Mapping[str, Any] | None, where: str) -> T:
-    """Build dataclass ``cls`` from ``values``; unknown keys raise InputError naming ``where``."""
-    values = dict(values or {})
-    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    unknown = sorted(set(values) - names)
-    if unknown:
-        raise InputError(f"config {where}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(names))}")
-    try:
-        return cls(**values)
-    except TypeError as err:
-        raise InputError(f"config {where}: {err}") from err
 
 
 @dataclass(frozen=True)

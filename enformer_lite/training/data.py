@@ -18,23 +18,12 @@ from torch.utils.data import ConcatDataset, DataLoader
 
 from enformer_lite.errors import InputError
 from enformer_lite.training.config import AugmentConfig
-from enformer_lite.training.dataset import H5Meta, WindowDataset, read_meta, split_indices
+from enformer_lite.data.h5 import H5Meta, read_meta, split_indices
+from enformer_lite.data.dataset import collate_organism_batch
+from enformer_lite.training.dataset import WindowDataset
 from enformer_lite.training.sampler import AlternatingBatchSampler
 
 log = logging.getLogger(__name__)
-
-
-def collate_organism_batch(items: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Stack items of one organism into a batch; mixing organisms is a programming error."""
-    organisms = {item["organism"] for item in items}
-    if len(organisms) != 1:
-        raise ValueError(f"a batch must hold one organism, got {sorted(organisms)}")
-    return {
-        "x": torch.stack([item["x"] for item in items]),
-        "y": torch.stack([item["y"] for item in items]),
-        "organism": items[0]["organism"],
-        "index": torch.tensor([item["index"] for item in items], dtype=torch.int64),
-    }
 
 
 def check_compatible(metas: Mapping[str, H5Meta]) -> None:

@@ -4,14 +4,13 @@ The module owns everything about training and nothing about architecture: it
 receives an ``nn.Module`` called as ``model(x, head=organism)`` with x float
 one-hot (B, L, 4) returning non-negative (B, target_length, T_organism).
 Its hyperparameters hold the model's config dict, so a checkpoint alone rebuilds
-the model (:func:`load_model`).
+the model (:func:`enformer_lite.inference.open_model`).
 """
 
 from __future__ import annotations
 
 import math
-import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from typing import Any
 
@@ -21,10 +20,9 @@ import torch
 from torch import nn
 from torchmetrics import MeanMetric
 
-from enformer_lite.errors import InputError
 from enformer_lite.training.config import OptimConfig
 from enformer_lite.training.losses import loss_function
-from enformer_lite.training.metrics import track_pearson, update_pearson
+from enformer_lite.metrics import track_pearson, update_pearson
 
 
 def lr_factor(step: int, warmup_steps: int, total_steps: int, schedule: str, min_ratio: float) -> float:
@@ -175,41 +173,3 @@ def init_output_bias(model: nn.Module, means: Mapping[str, np.ndarray]) -> list[
             bias.copy_(level + torch.log(-torch.expm1(-level)))
         done.append(organism)
     return done
-
-
-ModelBuilder = Callable[[Mapping[str, Any]], nn.Module]
-
-
-def build_from_config(config: Mapping[str, Any]) -> nn.Module:
-    """Default builder: ``enformer_lite.model.build_model(ModelConfig.from_dict(config))``."""
-    from enformer_lite.model import ModelConfig, build_model
-
-    return build_model(ModelConfig.from_dict(dict(config)))
-
-
-def load_model(
-    ckpt_path: str | os.PathLike[str],
-    map_location: str | torch.device = "cpu",
-    builder: ModelBuilder | None = None,
-) -> tuple[nn.Module, dict[str, Any]]:
-    """Rebuild the trained model from a checkpoint alone, in eval mode.
-
-    Returns ``(model, meta)`` where ``meta`` has ``model_config``, ``track_ids``
-    (organism → ids), ``data_meta`` (organism → window_length, bin_size,
-    target_length, tracks, fingerprint), ``optim`` and ``global_step``.
-    """
-    try:
-        checkpoint = torch.load(ckpt_path, map_location=map_location, weights_only=False)
-    except (OSError, RuntimeError) as err:
-        raise InputError(f"{ckpt_path}: cannot read checkpoint: {err}") from err
-    if "hyper_parameters" not in checkpoint or "model_config" not in checkpoint["hyper_parameters"]:
-        raise InputError(f"{ckpt_path}: not an enformer-lite training checkpoint (no model_config hyperparameter)")
-    hparams = checkpoint["hyper_parameters"]
-    model = (builder or build_from_config)(hparams["model_config"])
-    prefix = "model."
-    state = {k[len(prefix) :]: v for k, v in checkpoint["state_dict"].items() if k.startswith(prefix)}
-    model.load_state_dict(state)
-    model.to(map_location).eval()
-    meta = {key: hparams.get(key) for key in ("model_config", "track_ids", "data_meta", "optim")}
-    meta["global_step"] = int(checkpoint.get("global_step", 0))
-    return model, meta

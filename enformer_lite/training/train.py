@@ -1,4 +1,4 @@
-"""``enformer-lite train``: fit the model on one ``data.h5`` per organism.
+"""Fit the model on one ``data.h5`` per organism (``enformer-lite train``).
 
 Outputs in ``--outdir`` (written only when training has finished):
 ``best.ckpt`` (best validation score), ``last.ckpt`` (final step) and
@@ -19,7 +19,6 @@ variant (the other heads get no gradient on that step).
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import logging
@@ -38,11 +37,12 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from enformer_lite.atomic import atomic_output
 from enformer_lite.errors import InputError
-from enformer_lite.training.cli_common import load_params, parse_named_paths, section
 from enformer_lite.training.config import MONITORS, TrainConfig
 from enformer_lite.training.data import EnformerDataModule
-from enformer_lite.training.dataset import H5Meta, split_indices, target_means
-from enformer_lite.training.module import EnformerModule, ModelBuilder, init_output_bias
+from enformer_lite.data.h5 import H5Meta, split_indices
+from enformer_lite.training.dataset import target_means
+from enformer_lite.inference.checkpoint import ModelBuilder
+from enformer_lite.training.module import EnformerModule, init_output_bias
 
 log = logging.getLogger(__name__)
 
@@ -254,50 +254,3 @@ def train(
         publish(run_dir, outdir)
         log.info("finished at step %d; wrote %s", trainer.global_step, outdir)
     return outdir
-
-
-def configure(parser: argparse.ArgumentParser) -> None:
-    """Flags of ``enformer-lite train``."""
-    parser.add_argument("--data", action="append", required=True, metavar="ORGANISM=DATA.h5",
-                        help="one per organism, e.g. --data human=results/human/data.h5; the name selects the head")
-    parser.add_argument("--outdir", required=True, type=Path, help="writes best.ckpt, last.ckpt, metrics.csv here")
-    parser.add_argument("--params", metavar="JSON|FILE",
-                        help='settings {"model": {...}, "train": {...}} inline or as a JSON/YAML file '
-                             "(the model: and train: sections of the workflow config)")
-    group = parser.add_argument_group("overrides of train settings")
-    group.add_argument("--max-steps", type=int)
-    group.add_argument("--batch-size", type=int)
-    group.add_argument("--lr", type=float)
-    group.add_argument("--seed", type=int)
-    group.add_argument("--num-workers", type=int)
-    group.add_argument("--accelerator", help="cpu, gpu, auto")
-    group.add_argument("--devices", help="number of devices or 'auto'")
-    group.add_argument("--strategy", help="auto, ddp, ...")
-    group.add_argument("--num-nodes", type=int)
-    group.add_argument("--precision", help="auto (bf16-mixed on GPU, else 32-true), 32-true, bf16-mixed, ...")
-
-
-def train_config_from_args(args: argparse.Namespace, train_params: Mapping[str, Any]) -> TrainConfig:
-    """The ``train`` section with command-line overrides applied."""
-    values = dict(train_params)
-    for key in ("max_steps", "batch_size", "lr", "seed", "num_workers"):
-        if getattr(args, key) is not None:
-            values[key] = getattr(args, key)
-    trainer = dict(values.get("trainer") or {})
-    for key in ("accelerator", "devices", "strategy", "num_nodes", "precision"):
-        value = getattr(args, key)
-        if value is not None:
-            trainer[key] = int(value) if key == "devices" and str(value).isdigit() else value
-    values["trainer"] = trainer
-    return TrainConfig.from_dict(values)
-
-
-def run(args: argparse.Namespace) -> int:
-    """Entry point of ``enformer-lite train``."""
-    params = load_params(args.params)
-    unknown = sorted(set(params) - {"model", "train"})
-    if unknown:
-        raise InputError(f"--params: unknown section(s) {', '.join(unknown)}; expected model, train")
-    cfg = train_config_from_args(args, section(params, "train"))
-    train(parse_named_paths(args.data, "--data"), args.outdir, section(params, "model"), cfg)
-    return 0

@@ -4,16 +4,22 @@ Modules, in data-flow order:
 
 * :mod:`~enformer_lite.variants.alleles`: cyvcf2 records → one :class:`Allele` per ALT, checked
   against the FASTA, or a :class:`Skip` with its reason;
-* :mod:`~enformer_lite.variants.layout`: window placement and kipoiseq-style fixed-length
-  reference/alternative sequences (SNPs, MNPs and indels);
-* :mod:`~enformer_lite.variants.engine`: batched inference sharing one reference per window;
+* :mod:`~enformer_lite.variants.layout`: window placement (the model's
+  :class:`~enformer_lite.data.geometry.WindowGeometry` plus a centring grid) and kipoiseq-style
+  fixed-length reference/alternative sequences (SNPs, MNPs and indels);
+* :mod:`~enformer_lite.variants.engine`: batched inference with a
+  :class:`~enformer_lite.inference.trained.TrainedModel`, sharing one reference per window;
 * :mod:`~enformer_lite.variants.scores`: SAD, LOG2R, D2, MAXD and per-gene TSS scores on the
-  tracks' original scale;
+  tracks' original scale (:class:`~enformer_lite.inference.signal.Untransform`, unit ``native``);
+* :mod:`~enformer_lite.variants.score`: a VCF (or one chunk) → HDF5 score file;
 * :mod:`~enformer_lite.variants.store` / :mod:`~enformer_lite.variants.outputs`: HDF5 score
   file, TSV tables and the annotated VCF;
-* commands ``score-variants`` (:mod:`~enformer_lite.variants.score`), ``gather-variants``
-  (:mod:`~enformer_lite.variants.gather`) and ``eval-variants``
-  (:mod:`~enformer_lite.variants.evaluate`).
+* :mod:`~enformer_lite.variants.gather`: merging chunks; :mod:`~enformer_lite.variants.evaluate`:
+  predicted against simulated effects.
+
+The commands ``score-variants``, ``gather-variants`` and ``eval-variants`` live in
+:mod:`enformer_lite.cli.score_variants`, :mod:`~enformer_lite.cli.gather_variants` and
+:mod:`~enformer_lite.cli.eval_variants`.
 
 Design choices:
 
@@ -35,7 +41,7 @@ Design choices:
 from enformer_lite.variants.alleles import SKIP_REASONS, Allele, AlleleReader, Skip
 from enformer_lite.variants.config import ScoreConfig
 from enformer_lite.variants.layout import WindowLayout, apply_allele, window_sequences
-from enformer_lite.variants.scores import GENE_SCORE_NAMES, SCORE_NAMES, OriginalScale, allele_scores, gene_scores
+from enformer_lite.variants.scores import GENE_SCORE_NAMES, SCORE_NAMES, allele_scores, gene_scores
 
 __all__ = [
     "GENE_SCORE_NAMES",
@@ -43,7 +49,6 @@ __all__ = [
     "SKIP_REASONS",
     "Allele",
     "AlleleReader",
-    "OriginalScale",
     "ScoreConfig",
     "Skip",
     "WindowLayout",

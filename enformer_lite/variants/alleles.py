@@ -24,7 +24,7 @@ import cyvcf2
 import pyfaidx
 
 from enformer_lite.errors import InputError
-from enformer_lite.genome import chrom_aliases, resolve_chrom
+from enformer_lite.data.fasta import chrom_aliases, resolve_chrom
 from enformer_lite.variants.config import ScoreConfig, parse_region
 
 log = logging.getLogger(__name__)

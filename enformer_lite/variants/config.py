@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from enformer_lite.data.regions import parse_region_or_chrom
 from enformer_lite.errors import InputError
-from enformer_lite.training.config import from_mapping
+from enformer_lite.sections import from_mapping
 
 REF_POLICIES = ("error", "skip", "flip")
-_REGION = re.compile(r"^(?P<chrom>[^:\s]+)(?::(?P<start>[\d,]+)-(?P<end>[\d,]+))?$")
 # Keys of the ``variants:`` section that drive the workflow, not the scoring itself.
 WORKFLOW_KEYS = ("enabled", "checkpoint", "vcfs", "n_chunks")
 
@@ -87,12 +86,4 @@ class ScoreConfig:
 
 def parse_region(text: str) -> tuple[str, int, int | None]:
     """``chrom`` or ``chrom:start-end`` (0-based, half-open) → (chrom, start, end or None)."""
-    match = _REGION.match(text.strip())
-    if not match:
-        raise InputError(f"config variants.regions: {text!r} is not chrom or chrom:start-end")
-    if match["start"] is None:
-        return match["chrom"], 0, None
-    start, end = (int(match[k].replace(",", "")) for k in ("start", "end"))
-    if end <= start:
-        raise InputError(f"config variants.regions: {text!r} has end ≤ start")
-    return match["chrom"], start, end
+    return parse_region_or_chrom(text, "config variants.regions")

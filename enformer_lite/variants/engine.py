@@ -16,10 +16,10 @@ import numpy as np
 import numpy.typing as npt
 import pyfaidx
 import torch
-from torch import nn
 
-from enformer_lite.sequence import one_hot
-from enformer_lite.training.inference import TTAConfig, predict
+from enformer_lite.data.sequence import one_hot
+from enformer_lite.inference.trained import TrainedModel
+from enformer_lite.inference.tta import TTAConfig, predict
 from enformer_lite.variants.alleles import Allele
 from enformer_lite.variants.layout import WindowLayout, window_sequences
 
@@ -27,29 +27,22 @@ from enformer_lite.variants.layout import WindowLayout, window_sequences
 class Predictor:
     """Codes (B, L) uint8 → mean training-scale predictions (B, target_length, T) float32 (numpy).
 
-    Runs ``model(x, head=head)`` on ``device`` under ``torch.inference_mode`` with test-time
-    averaging ``tta`` (reverse complements are mapped back with ``strand_pair``).
+    Runs ``trained.model`` for ``trained.head`` on ``trained.device`` with test-time averaging
+    ``tta`` (reverse complements are mapped back with the tracks' strand pairs) and counts the
+    sequences predicted.
     """
 
-    def __init__(
-        self,
-        model: nn.Module,
-        head: str,
-        strand_pair: npt.NDArray[np.intp],
-        tta: TTAConfig,
-        device: torch.device,
-    ) -> None:
-        self.model = model.to(device).eval()
-        self.head = head
-        self.strand_pair = np.asarray(strand_pair)
+    def __init__(self, trained: TrainedModel, tta: TTAConfig) -> None:
+        self.trained = trained
+        self.strand_pair = trained.strand_pair
         self.tta = tta
-        self.device = device
         self.n_sequences = 0
 
     def __call__(self, codes: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
+        trained = self.trained
         with torch.inference_mode():
-            x = torch.from_numpy(one_hot(codes)).to(self.device)
-            out = predict(self.model, x, self.head, self.strand_pair, self.tta)
+            x = torch.from_numpy(one_hot(codes)).to(trained.device)
+            out = predict(trained.model, x, trained.head, self.strand_pair, self.tta)
         self.n_sequences += codes.shape[0]
         return out.float().cpu().numpy()
 
@@ -67,7 +60,7 @@ class PredictedPair:
 def _sequences(
     alleles: Sequence[Allele], fasta: pyfaidx.Fasta, layout: WindowLayout
 ) -> Iterator[tuple[int | None, int, npt.NDArray[np.uint8]]]:
-    """(allele index or None for a reference, window start, codes (L,)), reference first per window."""
+    """(allele index or None for a reference, window start, codes (L,) uint8), reference first per window."""
     starts = [layout.window_start(a.start) for a in alleles]
     order = sorted(range(len(alleles)), key=lambda i: (alleles[i].chrom, starts[i], alleles[i].start, i))
     for (chrom, window_start), members in itertools.groupby(order, key=lambda i: (alleles[i].chrom, starts[i])):
@@ -82,7 +75,11 @@ def _sequences(
 def predict_pairs(
     alleles: Sequence[Allele], fasta: pyfaidx.Fasta, layout: WindowLayout, predictor: Predictor, batch_size: int
 ) -> Iterator[PredictedPair]:
-    """Predictions for every allele (in window order, not input order)."""
+    """Reference and alternative predictions (target_length, T) for every allele, in window order (not input order).
+
+    Sequences go through ``predictor`` ``batch_size`` at a time; the pairs of one window share
+    one reference array.
+    """
     reference: npt.NDArray[np.float32] | None = None
     items = _sequences(alleles, fasta, layout)
     while batch := list(itertools.islice(items, batch_size)):

@@ -1,4 +1,4 @@
-"""``enformer-lite eval-variants``: predicted variant effects at TSSs against the simulator's exact ones.
+"""Predicted variant effects at TSSs against the simulator's exact ones (``enformer-lite eval-variants``).
 
 The truth table (``truth/variants.tsv`` of the simulated world, see its README) has one row
 per variant, ALT and gene in reach, with the exact change of the gene's expected CAGE
@@ -11,15 +11,16 @@ the TSS bin ± ``tss_half_bins``). Only tracks on the gene's strand (or unstrand
 Output: one row per case (scored VCF), category (promoter, proximal, distal, and ``all`` of them) and track
 (each CAGE track, plus ``all`` pooling them): ``n`` matched (allele, gene, track) triples, ``pearson``,
 ``spearman``, and ``n_truth`` (truth triples of scored alleles, including genes outside the
-target window, which have no prediction). Gene strands come from the genes BED.
+target window, which have no prediction). Gene strands come from the genes BED. The command
+(:mod:`enformer_lite.cli.eval_variants`) stacks the tables of several cases.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +29,7 @@ from scipy import stats
 
 from enformer_lite.atomic import atomic_output
 from enformer_lite.errors import InputError
-from enformer_lite.training.genes import read_genes_bed
+from enformer_lite.data.genes import read_genes_bed
 from enformer_lite.variants.store import file_tracks, open_scores, read_table
 
 log = logging.getLogger(__name__)
@@ -130,23 +131,23 @@ def evaluate_variant_effects(
     return pd.DataFrame(rows)
 
 
-def configure(parser: argparse.ArgumentParser) -> None:
-    """Flags of ``enformer-lite eval-variants``."""
-    parser.add_argument("--case", nargs=4, action="append", required=True, metavar=("NAME", "SCORES", "TRUTH", "GENES"),
-                        help="one scored VCF: a name, its HDF5 score file (scored with --genes), the simulator's "
-                             "truth/variants.tsv and the genome's BED6 TSS file; repeatable")
-    parser.add_argument("--out", required=True, help="output TSV (first column: the case name)")
+def evaluate_cases(cases: Iterable[tuple[str, str | os.PathLike[str], str | os.PathLike[str], str | os.PathLike[str]]]) -> pd.DataFrame:
+    """:func:`evaluate_variant_effects` of each ``(name, scores, truth, genes_bed)`` case, stacked.
 
-
-def run(args: argparse.Namespace) -> int:
-    """Entry point of ``enformer-lite eval-variants``."""
+    One row per case, category and track (columns ``name`` first, then those of
+    :func:`evaluate_variant_effects`); the pooled-track result of every category is logged.
+    """
     tables = []
-    for name, scores, truth, genes in args.case:
+    for name, scores, truth, genes in cases:
         table = evaluate_variant_effects(scores, truth, genes)
         tables.append(table.assign(name=name)[["name", *table.columns]])
         for row in table[table["track"] == "all"].itertuples():
             log.info("%s %s: n=%d of %d, Pearson %.3f, Spearman %.3f",
                      name, row.category, row.n, row.n_truth, row.pearson, row.spearman)
-    with atomic_output(args.out) as tmp:
-        pd.concat(tables, ignore_index=True).to_csv(tmp, sep="\t", index=False, float_format="%.4f", na_rep="NA")
-    return 0
+    return pd.concat(tables, ignore_index=True)
+
+
+def write_evaluation(table: pd.DataFrame, out: str | os.PathLike[str]) -> None:
+    """Write the table of :func:`evaluate_cases` as TSV atomically (4 decimals, NaN as ``NA``)."""
+    with atomic_output(out) as tmp:
+        table.to_csv(tmp, sep="\t", index=False, float_format="%.4f", na_rep="NA")

@@ -1,20 +1,17 @@
-"""``enformer-lite gather-variants``: merge per-chunk score files and write the final outputs."""
+"""Merging per-chunk score files into one (``enformer-lite gather-variants``, :mod:`enformer_lite.cli.gather_variants`)."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import os
 from collections.abc import Sequence
-from pathlib import Path
 
 import h5py
 import numpy as np
 
 from enformer_lite.atomic import atomic_output
 from enformer_lite.errors import InputError
-from enformer_lite.variants.outputs import output_paths, write_outputs
 from enformer_lite.variants.scores import GENE_SCORE_NAMES, SCORE_NAMES
 from enformer_lite.variants.store import SHARED_ATTRS, ScoreWriter, file_tracks, iter_blocks, open_scores, read_table
 
@@ -27,7 +24,11 @@ def _first_record(handle: h5py.File) -> int:
 
 
 def gather_parts(parts: Sequence[str | os.PathLike[str]], out: str | os.PathLike[str]) -> None:
-    """Concatenate part score files (in VCF record order) into ``out``; attributes must agree."""
+    """Concatenate part score files into ``out``, parts ordered by their first VCF record.
+
+    The parts' :data:`~enformer_lite.variants.store.SHARED_ATTRS` must agree (InputError names
+    the part that differs); gene rows are renumbered to the gathered allele rows.
+    """
     if not parts:
         raise InputError("gather-variants: no part files given")
     handles = [open_scores(p) for p in parts]
@@ -57,19 +58,3 @@ def gather_parts(parts: Sequence[str | os.PathLike[str]], out: str | os.PathLike
     finally:
         for handle in handles:
             handle.close()
-
-
-def configure(parser: argparse.ArgumentParser) -> None:
-    """Flags of ``enformer-lite gather-variants``."""
-    parser.add_argument("--vcf", required=True, help="the VCF the parts were scored from (annotated copy is written)")
-    parser.add_argument("--out-prefix", required=True, help="write PREFIX.h5, .tsv.gz, .genes.tsv.gz, .skipped.tsv, .vcf.gz(+.tbi)")
-    parser.add_argument("parts", nargs="+", help="part score files from score-variants --part")
-
-
-def run(args: argparse.Namespace) -> int:
-    """Entry point of ``enformer-lite gather-variants``."""
-    paths = output_paths(args.out_prefix)
-    Path(paths["h5"]).parent.mkdir(parents=True, exist_ok=True)
-    gather_parts(args.parts, paths["h5"])
-    write_outputs(paths["h5"], args.vcf, args.out_prefix)
-    return 0

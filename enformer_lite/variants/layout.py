@@ -22,47 +22,29 @@ import numpy as np
 import numpy.typing as npt
 import pyfaidx
 
-from enformer_lite.genome import fetch_codes
-from enformer_lite.sequence import encode
+from enformer_lite.data.fasta import fetch_codes
+from enformer_lite.data.geometry import WindowGeometry
+from enformer_lite.data.sequence import encode
 
 
 @dataclass(frozen=True)
 class WindowLayout:
-    """Window geometry of a trained model plus the centring grid (all in bp)."""
+    """Where variants go in the model's input: the model's window geometry plus the centring grid (bp).
 
-    window_length: int
-    bin_size: int
-    target_length: int
+    All crop/span arithmetic is :class:`~enformer_lite.data.geometry.WindowGeometry`'s; this adds
+    only the grid and its bounds.
+    """
+
+    geometry: WindowGeometry
     grid: int = 1
 
     def __post_init__(self) -> None:
-        bins, extra = divmod(self.window_length, self.bin_size)
-        if extra or bins < self.target_length or (bins - self.target_length) % 2:
-            raise ValueError(
-                f"window_length {self.window_length} with bin_size {self.bin_size} cannot hold "
-                f"{self.target_length} central target bins"
-            )
-        if not 1 <= self.grid <= self.window_length // 4:
-            raise ValueError(f"grid {self.grid} must lie in 1..window_length/4 = {self.window_length // 4}")
-
-    @property
-    def crop(self) -> int:
-        """bp between the window start and the first target bin."""
-        return (self.window_length // self.bin_size - self.target_length) // 2 * self.bin_size
-
-    @property
-    def target_span(self) -> int:
-        """bp covered by the target bins."""
-        return self.target_length * self.bin_size
+        if not 1 <= self.grid <= self.geometry.window_length // 4:
+            raise ValueError(f"grid {self.grid} must lie in 1..window_length/4 = {self.geometry.window_length // 4}")
 
     def window_start(self, start: int) -> int:
-        """Start of the window of a variant whose first REF base is at 0-based ``start``."""
-        centre = (start + self.grid // 2) // self.grid * self.grid
-        return centre - self.window_length // 2
-
-    def target_start(self, window_start: int) -> int:
-        """Genome position of the first target bin of the window starting at ``window_start``."""
-        return window_start + self.crop
+        """Start of the window of a variant whose first REF base is at 0-based ``start`` (see the module docstring)."""
+        return self.geometry.window_around(start, self.grid)
 
 
 def apply_allele(
@@ -87,13 +69,13 @@ def apply_allele(
 def window_sequences(
     fasta: pyfaidx.Fasta, chrom: str, window_start: int, edits: Sequence[tuple[int, str, str]], layout: WindowLayout
 ) -> tuple[npt.NDArray[np.uint8], list[npt.NDArray[np.uint8]]]:
-    """Reference codes (L,) of one window and alternative codes (L,) for each edit in it.
+    """Reference codes (L,) of one window and alternative codes (L,) for each edit in it (uint8, L = window_length).
 
     ``edits`` are ``(start, ref, alt)`` with 0-based ``start`` inside the window; each
     alternative carries only its own edit.
     """
     extra = max([0, *(len(ref) - len(alt) for _, ref, alt in edits)])
-    length = layout.window_length
+    length = layout.geometry.window_length
     reference = fetch_codes(fasta, chrom, window_start, window_start + length + extra)
     alternatives = [apply_allele(reference, start - window_start, len(ref), encode(alt), length) for start, ref, alt in edits]
     return reference[:length], alternatives

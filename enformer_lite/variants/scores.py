@@ -1,9 +1,10 @@
 """Variant-effect scores from reference and alternative predictions on the tracks' original scale.
 
 Predictions are first mapped back to the scale of the input bigWigs with
-:meth:`TrackSpec.untransform` (divide by ``scale``, undo the soft clip): bin sums for
-``sum_stat: sum`` tracks, per-base means for ``mean`` tracks. With ``ref``/``alt`` the
-(bins, T) untransformed predictions over the target bins, the scores per track are
+:class:`~enformer_lite.inference.signal.Untransform` in unit ``native`` (divide by ``scale``,
+undo the soft clip): bin sums for ``sum_stat: sum`` tracks, per-base means for ``mean``
+tracks. With ``ref``/``alt`` the (bins, T) untransformed predictions over the target bins,
+the scores per track are
 
 =======  ==========================================================================
 SAD      Σ_b (alt_b − ref_b)                         signed total change
@@ -19,36 +20,13 @@ Per gene (TSS bin t within the target bins, half-width h), for the chosen tracks
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 import numpy.typing as npt
 
-from enformer_lite.tracks import TrackSpec
+from enformer_lite.inference.signal import tss_sum
 
 SCORE_NAMES = ("SAD", "LOG2R", "D2", "MAXD")
 GENE_SCORE_NAMES = ("delta", "log2fc")
-
-
-class OriginalScale:
-    """Applies each track's :meth:`TrackSpec.untransform` to the last axis of an array.
-
-    Tracks sharing one transform (scale and soft clip) are untransformed together, so the
-    cost does not grow with the number of tracks.
-    """
-
-    def __init__(self, tracks: Sequence[TrackSpec]) -> None:
-        groups: dict[tuple[float, float | None], list[int]] = {}
-        for i, track in enumerate(tracks):
-            groups.setdefault((track.scale, track.clip_soft), []).append(i)
-        self._groups = [(tracks[idx[0]], np.asarray(idx)) for idx in groups.values()]
-
-    def __call__(self, values: npt.NDArray[np.floating]) -> npt.NDArray[np.float32]:
-        """Training-scale (..., T) → original scale (..., T) float32."""
-        out = np.empty(values.shape, dtype=np.float32)
-        for track, index in self._groups:
-            out[..., index] = track.untransform(values[..., index])
-        return out
 
 
 def allele_scores(ref: npt.NDArray[np.floating], alt: npt.NDArray[np.floating]) -> npt.NDArray[np.float32]:
@@ -66,16 +44,14 @@ def allele_scores(ref: npt.NDArray[np.floating], alt: npt.NDArray[np.floating]) 
 def gene_scores(
     ref: npt.NDArray[np.floating], alt: npt.NDArray[np.floating], tss_bins: npt.NDArray[np.integer], half_width: int
 ) -> npt.NDArray[np.float32]:
-    """Per-gene scores (G, 2, T) of :data:`GENE_SCORE_NAMES` from (bins, T) predictions.
+    """Per-gene scores (G, 2, T) of :data:`GENE_SCORE_NAMES` from (bins, T) original-scale predictions.
 
-    ``tss_bins`` (G,) are target-bin indices; the summed bins are clipped to the target.
+    ``tss_bins`` (G,) are target-bin indices; each gene sums its TSS bin ± ``half_width``
+    (:func:`~enformer_lite.inference.signal.tss_sum`, clipped to the target bins).
     """
-    n_bins = ref.shape[0]
-    out = np.empty((len(tss_bins), 2, ref.shape[1]), dtype=np.float32)
-    for g, t in enumerate(np.asarray(tss_bins).tolist()):
-        lo, hi = max(0, t - half_width), min(n_bins, t + half_width + 1)
-        r = np.asarray(ref[lo:hi], dtype=np.float64).sum(axis=0)
-        a = np.asarray(alt[lo:hi], dtype=np.float64).sum(axis=0)
-        out[g, 0] = a - r
-        out[g, 1] = np.log2(1.0 + a) - np.log2(1.0 + r)
+    r = tss_sum(ref, tss_bins, half_width)  # (G, T) float64
+    a = tss_sum(alt, tss_bins, half_width)
+    out = np.empty((len(r), 2, r.shape[1]), dtype=np.float32)
+    out[:, 0] = a - r
+    out[:, 1] = np.log2(1.0 + a) - np.log2(1.0 + r)
     return out

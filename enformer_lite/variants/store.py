@@ -30,7 +30,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from enformer_lite.errors import InputError
-from enformer_lite.tracks import TrackSpec, tracks_from_json, tracks_to_json
+from enformer_lite.data.tracks import TrackSpec, tracks_from_json, tracks_to_json
 from enformer_lite.variants.alleles import Allele, Skip
 from enformer_lite.variants.scores import GENE_SCORE_NAMES, SCORE_NAMES
 

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from enformer_lite.genome import resolve_chrom
-from enformer_lite.training.genes import read_genes_bed
+from enformer_lite.data.fasta import resolve_chrom
+from enformer_lite.data.genes import read_genes_bed
+from enformer_lite.data.geometry import WindowGeometry
 
 
 @dataclass(frozen=True)
@@ -54,10 +55,14 @@ class TSSIndex:
     def __len__(self) -> int:
         return len(self.tss)
 
-    def in_target(self, chrom: str, target_start: int, bin_size: int, target_length: int) -> GenesInWindow:
-        """Genes with ``target_start <= TSS < target_start + target_length * bin_size``."""
+    def in_target(self, chrom: str, window_start: int, geometry: WindowGeometry) -> GenesInWindow:
+        """Genes whose TSS lies in the target bins of the window of ``geometry`` starting at ``window_start``.
+
+        That is ``target_start <= TSS < target_start + target_span``; ``bins`` are target-bin indices.
+        """
+        target_start = geometry.target_start(window_start)
         a, b = self._span.get(chrom, (0, 0))
-        lo, hi = np.searchsorted(self.tss[a:b], [target_start, target_start + target_length * bin_size])
+        lo, hi = np.searchsorted(self.tss[a:b], [target_start, target_start + geometry.target_span])
         rows = np.arange(a + lo, a + hi, dtype=np.int64)
         tss = self.tss[rows]
-        return GenesInWindow(rows, tss, (tss - target_start) // bin_size)
+        return GenesInWindow(rows, tss, (tss - target_start) // geometry.bin_size)

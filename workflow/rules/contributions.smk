@@ -16,18 +16,18 @@ rule contributions_chunk:
         candidates=lambda wc: genome_cfg(wc)["candidates"],
     output:
         chunk=directory("results/contributions/{genome}/chunks/{chunk}"),
-    params:
-        n_chunks=CONTRIB["chunks"],
-        settings=contrib_settings,
     log:
         "logs/contributions/{genome}/{chunk}.log",
     benchmark:
         "benchmarks/contributions/{genome}/{chunk}.tsv"
+    conda:
+        "../../environment.yml"
     threads: job_threads()
     resources:
         **job_resources(mem_mb=6000, runtime=60, gpus="contributions"),
-    conda:
-        "../../environment.yml"
+    params:
+        n_chunks=CONTRIB["chunks"],
+        settings=contrib_settings,
     shell:
         "enformer-lite contributions score --checkpoint {input.ckpt} --data {input.data} --fasta {input.fasta} "
         "--genes {input.genes} --candidates {input.candidates} --head {wildcards.genome} "
@@ -42,14 +42,14 @@ rule contributions:
         table="results/contributions/{genome}.enhancer_gene.tsv",
         bedpe="results/contributions/{genome}.bedpe",
         tracks=directory("results/contributions/{genome}.tracks"),
-    params:
-        settings=lambda wc: json.dumps({"contributions": CONTRIB}, sort_keys=True),
     log:
         "logs/contributions/{genome}.gather.log",
-    resources:
-        **job_resources(mem_mb=2000, runtime=10),
     conda:
         "../../environment.yml"
+    resources:
+        **job_resources(mem_mb=2000, runtime=10),
+    params:
+        settings=lambda wc: json.dumps({"contributions": CONTRIB}, sort_keys=True),
     shell:
         "enformer-lite contributions gather {input.chunks} --out-tsv {output.table} --out-bedpe {output.bedpe} "
         "--out-tracks {output.tracks} --params {params.settings:q} 2> {log}"
@@ -57,20 +57,27 @@ rule contributions:
 
 rule contributions_eval:
     input:
-        tables=lambda wc: expand("results/contributions/{genome}.enhancer_gene.tsv", genome=contrib_truth_genomes()),
+        tables=lambda wc: expand(
+            "results/contributions/{genome}.enhancer_gene.tsv",
+            genome=contrib_truth_genomes(),
+        ),
         truth=lambda wc: [CONTRIB["truth"][g] for g in contrib_truth_genomes()],
     output:
         table="results/contributions/eval.tsv",
-    params:
-        scores=lambda wc, input: " ".join(f"{g}={p}" for g, p in zip(contrib_truth_genomes(), input.tables)),
-        truth=lambda wc, input: " ".join(f"{g}={p}" for g, p in zip(contrib_truth_genomes(), input.truth)),
-        bins=" ".join(str(d) for d in CONTRIB["distance_bins"]),
     log:
         "logs/contributions/eval.log",
-    resources:
-        **job_resources(mem_mb=2000, runtime=10),
     conda:
         "../../environment.yml"
+    resources:
+        **job_resources(mem_mb=2000, runtime=10),
+    params:
+        scores=lambda wc, input: " ".join(
+            f"{g}={p}" for g, p in zip(contrib_truth_genomes(), input.tables)
+        ),
+        truth=lambda wc, input: " ".join(
+            f"{g}={p}" for g, p in zip(contrib_truth_genomes(), input.truth)
+        ),
+        bins=" ".join(str(d) for d in CONTRIB["distance_bins"]),
     shell:
         "enformer-lite contributions evaluate --scores {params.scores} --truth {params.truth} "
         "--distance-bins {params.bins} --out {output.table} 2> {log}"

@@ -3,25 +3,43 @@
 
 rule simulate:
     output:
-        fasta=expand("{outdir}/{genome}.fa", outdir=SIM["outdir"], genome=["human", "mouse"]),
-        tracks=expand("{outdir}/{genome}/tracks.tsv", outdir=SIM["outdir"], genome=["human", "mouse"]),
-        genes=expand("{outdir}/{genome}/genes.bed", outdir=SIM["outdir"], genome=["human", "mouse"]),
-        candidates=expand("{outdir}/{genome}/candidates.bed", outdir=SIM["outdir"], genome=["human", "mouse"]),
+        fasta=expand(
+            "{outdir}/{genome}.fa", outdir=SIM["outdir"], genome=["human", "mouse"]
+        ),
+        tracks=expand(
+            "{outdir}/{genome}/tracks.tsv",
+            outdir=SIM["outdir"],
+            genome=["human", "mouse"],
+        ),
+        genes=expand(
+            "{outdir}/{genome}/genes.bed",
+            outdir=SIM["outdir"],
+            genome=["human", "mouse"],
+        ),
+        candidates=expand(
+            "{outdir}/{genome}/candidates.bed",
+            outdir=SIM["outdir"],
+            genome=["human", "mouse"],
+        ),
         vcf=f"{SIM['outdir']}/human/variants.vcf.gz",
-        truth_links=expand("{outdir}/{genome}/truth/enhancer_gene.tsv", outdir=SIM["outdir"], genome=["human", "mouse"]),
+        truth_links=expand(
+            "{outdir}/{genome}/truth/enhancer_gene.tsv",
+            outdir=SIM["outdir"],
+            genome=["human", "mouse"],
+        ),
         truth_variants=f"{SIM['outdir']}/human/truth/variants.tsv",
-    params:
-        size=SIM["size"],
-        seed=SIM["seed"],
-        outdir=lambda wc, output: os.path.dirname(output.fasta[0]),
     log:
         "logs/simulate.log",
     benchmark:
         "benchmarks/simulate.tsv"
-    resources:
-        **job_resources(mem_mb=4000, runtime=30),
     conda:
         "../../environment.yml"
+    resources:
+        **job_resources(mem_mb=4000, runtime=30),
+    params:
+        size=SIM["size"],
+        seed=SIM["seed"],
+        outdir=lambda wc, output: os.path.dirname(output.fasta[0]),
     shell:
         "enformer-lite simulate --size {params.size} --seed {params.seed} --outdir {params.outdir} 2> {log}"
 
@@ -31,17 +49,17 @@ checkpoint windows:
         fasta=lambda wc: genome_cfg(wc)["fasta"],
     output:
         bed="results/{genome}/windows.bed",
+    log:
+        "logs/windows/{genome}.log",
+    conda:
+        "../../environment.yml"
+    resources:
+        **job_resources(mem_mb=4000, runtime=20),
     params:
         valid=lambda wc: " ".join(genome_cfg(wc)["splits"]["valid"]),
         test=lambda wc: " ".join(genome_cfg(wc)["splits"]["test"]),
         exclude=lambda wc: " ".join(genome_cfg(wc)["splits"]["exclude"]),
         geometry=window_args(),
-    log:
-        "logs/windows/{genome}.log",
-    resources:
-        **job_resources(mem_mb=4000, runtime=20),
-    conda:
-        "../../environment.yml"
     shell:
         "enformer-lite windows --fasta {input.fasta} --valid {params.valid} --test {params.test} "
         "--exclude {params.exclude} {params.geometry} --out {output.bed} 2> {log}"
@@ -55,16 +73,16 @@ rule extract:
         bed="results/{genome}/windows.bed",
     output:
         part=temp("results/{genome}/parts/{chrom}.h5"),
-    params:
-        geometry=window_args(),
     log:
         "logs/extract/{genome}/{chrom}.log",
     benchmark:
         "benchmarks/extract/{genome}/{chrom}.tsv"
-    resources:
-        **job_resources(mem_mb=8000, runtime=60),
     conda:
         "../../environment.yml"
+    resources:
+        **job_resources(mem_mb=8000, runtime=60),
+    params:
+        geometry=window_args(),
     shell:
         "enformer-lite extract --fasta {input.fasta} --tracks {input.tracks} --windows {input.bed} "
         "--chrom {wildcards.chrom} --genome {wildcards.genome} {params.geometry} --out {output.part} 2> {log}"
@@ -80,9 +98,9 @@ rule merge:
         "logs/merge/{genome}.log",
     benchmark:
         "benchmarks/merge/{genome}.tsv"
-    resources:
-        **job_resources(mem_mb=4000, runtime=60),
     conda:
         "../../environment.yml"
+    resources:
+        **job_resources(mem_mb=4000, runtime=60),
     shell:
         "enformer-lite merge --fasta {input.fasta} --out {output.h5} {input.parts} 2> {log}"

@@ -13,45 +13,50 @@ rule train:
         best="results/model/best.ckpt",
         last="results/model/last.ckpt",
         metrics="results/model/metrics.csv",
-    params:
-        data=lambda wc, input: " ".join(f"--data {g}={shlex.quote(p)}" for g, p in zip(GENOMES, input.data)),
-        settings=settings_json("model", "train"),
-        outdir=lambda wc, output: os.path.dirname(output.best),
-        launcher=train_launcher(),
     log:
         "logs/train.log",
     benchmark:
         "benchmarks/train.tsv"
+    conda:
+        "../../environment.yml"
     threads: job_threads()
     resources:
         **train_resources(mem_mb=8000, runtime=60),
-    conda:
-        "../../environment.yml"
+    params:
+        data=lambda wc, input: " ".join(
+            f"--data {g}={shlex.quote(p)}" for g, p in zip(GENOMES, input.data)
+        ),
+        settings=settings_json("model", "train"),
+        outdir=lambda wc, output: os.path.dirname(output.best),
+        launcher=train_launcher(),
+    # stdout goes to the log too: Lightning's progress bar writes there
     shell:
         "{params.launcher} enformer-lite train {params.data} --outdir {params.outdir} "
-        "--params {params.settings:q} > {log} 2>&1"  # Lightning's progress bar writes to stdout
+        "--params {params.settings:q} > {log} 2>&1"
 
 
 rule evaluate:
     input:
         ckpt="results/model/best.ckpt",
         data="results/{genome}/data.h5",
-        genes=lambda wc: [genome_cfg(wc)["genes"]] if genome_cfg(wc).get("genes") else [],
+        genes=lambda wc: (
+            [genome_cfg(wc)["genes"]] if genome_cfg(wc).get("genes") else []
+        ),
     output:
         table="results/eval/{genome}.tsv",
         tss="results/eval/{genome}.tss.tsv",
-    params:
-        genes=optional_genes_flag,
-        settings=settings_json("evaluate"),
     log:
         "logs/evaluate/{genome}.log",
     benchmark:
         "benchmarks/evaluate/{genome}.tsv"
+    conda:
+        "../../environment.yml"
     threads: job_threads()
     resources:
         **job_resources(mem_mb=6000, runtime=30),
-    conda:
-        "../../environment.yml"
+    params:
+        genes=optional_genes_flag,
+        settings=settings_json("evaluate"),
     shell:
         "enformer-lite evaluate --checkpoint {input.ckpt} --data {input.data} --head {wildcards.genome} "
         "{params.genes} --out {output.table} --tss-out {output.tss} --params {params.settings:q} 2> {log}"
@@ -64,19 +69,24 @@ rule predict:
         fasta=lambda wc: genome_cfg(wc)["fasta"],
     output:
         bigwigs=directory("results/predict/{genome}"),
-    params:
-        settings=lambda wc: json.dumps(
-            {"predict": {**config["predict"], "regions": config["predict"]["regions"].get(wc.genome, [])}}
-        ),
     log:
         "logs/predict/{genome}.log",
     benchmark:
         "benchmarks/predict/{genome}.tsv"
+    conda:
+        "../../environment.yml"
     threads: job_threads()
     resources:
         **job_resources(mem_mb=4000, runtime=20),
-    conda:
-        "../../environment.yml"
+    params:
+        settings=lambda wc: json.dumps(
+            {
+                "predict": {
+                    **config["predict"],
+                    "regions": config["predict"]["regions"].get(wc.genome, []),
+                }
+            }
+        ),
     shell:
         "enformer-lite predict --checkpoint {input.ckpt} --data {input.data} --fasta {input.fasta} "
         "--head {wildcards.genome} --outdir {output.bigwigs} --params {params.settings:q} 2> {log}"

@@ -2,15 +2,17 @@
 import json
 import shlex
 
+from enformer_lite.pipeline import flags as pipeline_flags
+
 
 def settings_json(*sections):
     """The named config sections as one JSON object for the CLI's --params."""
-    return json.dumps({name: config.get(name) or {} for name in sections}, sort_keys=True)
+    return pipeline_flags.settings_json(config, *sections)
 
 
 def optional_genes_flag(wildcards, input):
     """``--genes BED`` when the genome has a genes file, else nothing."""
-    return f"--genes {shlex.quote(input.genes[0])}" if input.genes else ""
+    return pipeline_flags.first_file_flag("--genes", input.genes)
 
 
 def model_targets():

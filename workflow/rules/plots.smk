@@ -14,17 +14,17 @@ checkpoint plot_loci:
         genes=plot_optional_file("genes"),
     output:
         table="results/plots/{genome}/loci.tsv",
+    log:
+        "logs/plots/{genome}/loci.log",
+    conda:
+        "../../environment.yml"
+    resources:
+        **job_resources(mem_mb=2000, runtime=10),
     params:
         genes=plot_optional_flag("--genes", "genes"),
         regions=plot_configured_loci,
         n=PLOTS["auto_loci"],
         width=f"--width {PLOTS['locus_width']}" if PLOTS["locus_width"] else "",
-    log:
-        "logs/plots/{genome}/loci.log",
-    resources:
-        **job_resources(mem_mb=2000, runtime=10),
-    conda:
-        "../../environment.yml"
     shell:
         "enformer-lite plot loci --data {input.data} {params.genes} --n {params.n} {params.width} "
         "{params.regions} --out {output.table} 2> {log}"
@@ -40,23 +40,28 @@ rule plot_locus:
         genes=plot_optional_file("genes"),
         candidates=plot_optional_file("candidates"),
     output:
-        **plot_figure("results/plots/{genome}/tracks/{locus}", "../report/tracks.rst", "Tracks at loci", "{genome}",
-                 genome="{genome}", locus="{locus}"),
-    params:
-        region=plot_locus_region,
-        genes=plot_optional_flag("--genes", "genes"),
-        candidates=plot_optional_flag("--candidates", "candidates"),
+        **plot_figure(
+            "results/plots/{genome}/tracks/{locus}",
+            "../report/tracks.rst",
+            "Tracks at loci",
+            "{genome}",
+            genome="{genome}",
+            locus="{locus}",
+        ),
     log:
         "logs/plots/{genome}/tracks/{locus}.log",
     benchmark:
         "benchmarks/plots/{genome}/tracks/{locus}.tsv"
-    resources:
-        **job_resources(mem_mb=4000, runtime=20),
     conda:
         "../../environment.yml"
+    resources:
+        **job_resources(mem_mb=4000, runtime=20),
+    params:
+        genes=plot_optional_flag("--genes", "genes"),
+        candidates=plot_optional_flag("--candidates", "candidates"),
     shell:
         "enformer-lite plot-tracks --checkpoint {input.ckpt} --fasta {input.fasta} --head {wildcards.genome} "
-        "--tracks {input.tracks} {params.genes} {params.candidates} --region {params.region} "
+        "--tracks {input.tracks} {params.genes} {params.candidates} --loci {input.loci} --locus {wildcards.locus} "
         "--title '{wildcards.genome} {wildcards.locus}' --out {output.png} --out {output.pdf} 2> {log}"
 
 
@@ -64,15 +69,21 @@ rule plot_accuracy:
     input:
         tables=expand("results/eval/{genome}.tsv", genome=GENOMES),
     output:
-        **plot_figure("results/plots/accuracy", "../report/accuracy.rst", "Model accuracy", "per track", figure="accuracy"),
-    params:
-        tables=lambda wc, input: " ".join(f"--eval {t}" for t in input.tables),
+        **plot_figure(
+            "results/plots/accuracy",
+            "../report/accuracy.rst",
+            "Model accuracy",
+            "per track",
+            figure="accuracy",
+        ),
     log:
         "logs/plots/accuracy.log",
-    resources:
-        **job_resources(mem_mb=1000, runtime=5),
     conda:
         "../../environment.yml"
+    resources:
+        **job_resources(mem_mb=1000, runtime=5),
+    params:
+        tables=lambda wc, input: " ".join(f"--eval {t}" for t in input.tables),
     shell:
         "enformer-lite plot accuracy {params.tables} --out {output.png} --out {output.pdf} 2> {log}"
 
@@ -81,14 +92,19 @@ rule plot_tss:
     input:
         values="results/eval/{genome}.tss.tsv",
     output:
-        **plot_figure("results/plots/{genome}/tss_scatter", "../report/tss_scatter.rst", "Model accuracy",
-                      "CAGE at TSS", genome="{genome}"),
+        **plot_figure(
+            "results/plots/{genome}/tss_scatter",
+            "../report/tss_scatter.rst",
+            "Model accuracy",
+            "CAGE at TSS",
+            genome="{genome}",
+        ),
     log:
         "logs/plots/{genome}/tss_scatter.log",
-    resources:
-        **job_resources(mem_mb=1000, runtime=5),
     conda:
         "../../environment.yml"
+    resources:
+        **job_resources(mem_mb=1000, runtime=5),
     shell:
         "enformer-lite plot tss --values {input.values} --title '{wildcards.genome}: CAGE at TSS of test genes' "
         "--out {output.png} --out {output.pdf} 2> {log}"
@@ -98,13 +114,18 @@ rule plot_training:
     input:
         metrics="results/model/metrics.csv",
     output:
-        **plot_figure("results/plots/training", "../report/training.rst", "Training", figure="training curves"),
+        **plot_figure(
+            "results/plots/training",
+            "../report/training.rst",
+            "Training",
+            figure="training curves",
+        ),
     log:
         "logs/plots/training.log",
-    resources:
-        **job_resources(mem_mb=1000, runtime=5),
     conda:
         "../../environment.yml"
+    resources:
+        **job_resources(mem_mb=1000, runtime=5),
     shell:
         "enformer-lite plot training --metrics {input.metrics} --out {output.png} --out {output.pdf} 2> {log}"
 
@@ -116,21 +137,35 @@ rule plot_variants:
         fasta=lambda wc: plot_vcf_genome(wc)["fasta"],
         genes=plot_vcf_genes,
     output:
-        **plot_figure("results/plots/variants/{name}/strongest", "../report/variants_strongest.rst", "Variant effects",
-                      "{name}", key="top_", vcf="{name}", figure="strongest variants"),
-        **plot_figure("results/plots/variants/{name}/scores", "../report/variants_scores.rst", "Variant effects",
-                      "{name}", key="dist_", vcf="{name}", figure="score distribution"),
-    params:
-        top=PLOTS["top_variants"],
-        genes=lambda wc, input: f"--genes {input.genes[0]}" if input.genes else "",
+        **plot_figure(
+            "results/plots/variants/{name}/strongest",
+            "../report/variants_strongest.rst",
+            "Variant effects",
+            "{name}",
+            key="top_",
+            vcf="{name}",
+            figure="strongest variants",
+        ),
+        **plot_figure(
+            "results/plots/variants/{name}/scores",
+            "../report/variants_scores.rst",
+            "Variant effects",
+            "{name}",
+            key="dist_",
+            vcf="{name}",
+            figure="score distribution",
+        ),
     log:
         "logs/plots/variants/{name}.log",
     benchmark:
         "benchmarks/plots/variants/{name}.tsv"
-    resources:
-        **job_resources(mem_mb=4000, runtime=20),
     conda:
         "../../environment.yml"
+    resources:
+        **job_resources(mem_mb=4000, runtime=20),
+    params:
+        top=PLOTS["top_variants"],
+        genes=lambda wc, input: f"--genes {input.genes[0]}" if input.genes else "",
     shell:
         "enformer-lite plot variants --scores {input.scores} --checkpoint {input.ckpt} --fasta {input.fasta} "
         "{params.genes} --top {params.top} --title 'variants {wildcards.name}' "
@@ -144,20 +179,28 @@ rule plot_contributions:
         tracks="results/contributions/{genome}.tracks",
         genes=plot_optional_file("genes"),
     output:
-        **plot_figure("results/plots/contributions/{genome}", "../report/contributions.rst",
-                      "Enhancer-gene contributions", "{genome}", genome="{genome}"),
+        **plot_figure(
+            "results/plots/contributions/{genome}",
+            "../report/contributions.rst",
+            "Enhancer-gene contributions",
+            "{genome}",
+            genome="{genome}",
+        ),
+    log:
+        "logs/plots/contributions/{genome}.log",
+    conda:
+        "../../environment.yml"
+    resources:
+        **job_resources(mem_mb=2000, runtime=10),
     params:
         score=lambda wc: config["contributions"]["rank_by"],
         genes=plot_optional_flag("--genes", "genes"),
-        chosen=lambda wc: " ".join(f"--gene {shlex.quote(g)}" for g in PLOTS["contribution_genes"].get(wc.genome, [])),
+        chosen=lambda wc: " ".join(
+            f"--gene {shlex.quote(g)}"
+            for g in PLOTS["contribution_genes"].get(wc.genome, [])
+        ),
         n=PLOTS["n_contribution_genes"],
         top=PLOTS["top_links"],
-    log:
-        "logs/plots/contributions/{genome}.log",
-    resources:
-        **job_resources(mem_mb=2000, runtime=10),
-    conda:
-        "../../environment.yml"
     shell:
         "enformer-lite plot contributions --table {input.table} --tracks-dir {input.tracks} {params.genes} "
         "--score {params.score} {params.chosen} --n {params.n} --top-links {params.top} "

@@ -19,20 +19,22 @@ rule score_variants:
         genes=variant_genes,
     output:
         part=temp("results/variants/{vcf_name}/part{chunk}.h5"),
-    params:
-        head=variant_head,
-        genes=lambda wc, input: f"--genes {shlex.quote(input.genes[0])}" if input.genes else "",
-        n_chunks=VARIANTS["n_chunks"],
-        settings=variant_settings(),
     log:
         "logs/variants/{vcf_name}/part{chunk}.log",
     benchmark:
         "benchmarks/variants/{vcf_name}/part{chunk}.tsv"
+    conda:
+        "../../environment.yml"
     threads: job_threads()
     resources:
         **job_resources(mem_mb=4000, runtime=60, gpus="score"),
-    conda:
-        "../../environment.yml"
+    params:
+        head=variant_head,
+        genes=lambda wc, input: (
+            f"--genes {shlex.quote(input.genes[0])}" if input.genes else ""
+        ),
+        n_chunks=VARIANTS["n_chunks"],
+        settings=variant_settings(),
     shell:
         "enformer-lite score-variants --vcf {input.vcf} --fasta {input.fasta} --checkpoint {input.ckpt} "
         "--head {params.head} {params.genes} --chunk {wildcards.chunk} --n-chunks {params.n_chunks} "
@@ -42,7 +44,10 @@ rule score_variants:
 rule gather_variants:
     input:
         vcf=lambda wc: variant_vcf(wc)["path"],
-        parts=expand("results/variants/{{vcf_name}}/part{chunk}.h5", chunk=range(VARIANTS["n_chunks"])),
+        parts=expand(
+            "results/variants/{{vcf_name}}/part{chunk}.h5",
+            chunk=range(VARIANTS["n_chunks"]),
+        ),
     output:
         h5="results/variants/{vcf_name}.h5",
         tsv="results/variants/{vcf_name}.tsv.gz",
@@ -50,16 +55,16 @@ rule gather_variants:
         skipped="results/variants/{vcf_name}.skipped.tsv",
         vcf="results/variants/{vcf_name}.vcf.gz",
         tbi="results/variants/{vcf_name}.vcf.gz.tbi",
-    params:
-        prefix=lambda wc, output: output.tsv[: -len(".tsv.gz")],
     log:
         "logs/variants/{vcf_name}/gather.log",
     benchmark:
         "benchmarks/variants/{vcf_name}/gather.tsv"
-    resources:
-        **job_resources(mem_mb=4000, runtime=30),
     conda:
         "../../environment.yml"
+    resources:
+        **job_resources(mem_mb=4000, runtime=30),
+    params:
+        prefix=lambda wc, output: output.tsv[: -len(".tsv.gz")],
     shell:
         "enformer-lite gather-variants --vcf {input.vcf} --out-prefix {params.prefix} {input.parts} 2> {log}"
 
@@ -68,19 +73,24 @@ rule eval_variants:
     input:
         scores=expand("results/variants/{vcf_name}.h5", vcf_name=variant_eval_cases()),
         truth=[VARIANTS["vcfs"][n]["truth"] for n in variant_eval_cases()],
-        genes=[config["genomes"][VARIANTS["vcfs"][n]["genome"]]["genes"] for n in variant_eval_cases()],
+        genes=[
+            config["genomes"][VARIANTS["vcfs"][n]["genome"]]["genes"]
+            for n in variant_eval_cases()
+        ],
     output:
         table="results/variants/eval.tsv",
+    log:
+        "logs/variants/eval.log",
+    conda:
+        "../../environment.yml"
+    resources:
+        **job_resources(mem_mb=2000, runtime=10),
     params:
         cases=lambda wc, input: " ".join(
             f"--case {shlex.quote(n)} {shlex.quote(s)} {shlex.quote(t)} {shlex.quote(g)}"
-            for n, s, t, g in zip(variant_eval_cases(), input.scores, input.truth, input.genes)
+            for n, s, t, g in zip(
+                variant_eval_cases(), input.scores, input.truth, input.genes
+            )
         ),
-    log:
-        "logs/variants/eval.log",
-    resources:
-        **job_resources(mem_mb=2000, runtime=10),
-    conda:
-        "../../environment.yml"
     shell:
         "enformer-lite eval-variants {params.cases} --out {output.table} 2> {log}"

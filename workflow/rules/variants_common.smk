@@ -1,7 +1,10 @@
-# Helpers of the variant-effect rules (variants.smk): config look-ups, truth availability, targets.
+# Helpers of the variant-effect rules (variants.smk); logic in enformer_lite.pipeline.variants.
 import json
 import os
 import shlex
+
+from enformer_lite.pipeline import flags as pipeline_flags
+from enformer_lite.pipeline import variants as pipeline_variants
 
 VARIANTS = config["variants"]
 
@@ -18,47 +21,31 @@ def variant_genome(wildcards):
 
 def variant_head(wildcards):
     """Model head that scores the VCF: its `head`, else its genome's name."""
-    entry = variant_vcf(wildcards)
-    return entry.get("head") or entry["genome"]
+    return pipeline_variants.variant_head(variant_vcf(wildcards))
 
 
 def variant_genes(wildcards):
     """The genome's genes BED as a list (empty when not configured)."""
-    genes = variant_genome(wildcards).get("genes")
-    return [genes] if genes else []
+    return pipeline_flags.optional_file(variant_genome(wildcards), "genes")
 
 
 def variant_settings():
     """The variants section as --params JSON (the CLI ignores the workflow-only keys)."""
-    return json.dumps({"variants": VARIANTS}, sort_keys=True)
+    return pipeline_variants.variant_settings(config)
 
 
-def variant_truth_ready(path):
-    """A truth table can be used if it exists or the simulate rule declares it."""
-    if not path:
-        return False
-    if os.path.exists(path):
-        return True
-    return rules.has("simulate") and path in [str(p) for p in rules.simulate.output]
+def simulated_files():
+    """Files the simulate rule declares (truth tables that will exist once it has run)."""
+    return [str(p) for p in rules.simulate.output] if rules.has("simulate") else []
 
 
 def variant_eval_cases():
     """VCF names whose truth table can be used (and whose genome has genes)."""
-    return [
-        name
-        for name, entry in VARIANTS["vcfs"].items()
-        if variant_truth_ready(entry.get("truth", "")) and config["genomes"][entry["genome"]].get("genes")
-    ]
+    return pipeline_variants.variant_eval_cases(config, simulated_files())
 
 
 def variant_targets():
     """Variant outputs requested by `snakemake` (none when disabled or no model can be had)."""
-    if not VARIANTS["enabled"] or not VARIANTS["vcfs"]:
-        return []
-    if not (os.path.exists(VARIANTS["checkpoint"]) or rules.has("train")):
-        return []
-    names = list(VARIANTS["vcfs"])
-    out = expand("results/variants/{vcf_name}.{ext}", vcf_name=names, ext=["tsv.gz", "vcf.gz", "vcf.gz.tbi"])
-    if variant_eval_cases():
-        out.append("results/variants/eval.tsv")
-    return out
+    return pipeline_variants.variant_targets(
+        config, model_available=rules.has("train"), declared=simulated_files()
+    )

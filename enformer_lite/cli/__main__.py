@@ -1,0 +1,3 @@
+from enformer_lite.cli import main
+
+raise SystemExit(main())

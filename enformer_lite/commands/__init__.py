@@ -1,1 +1,0 @@
-"""Thin CLI wrappers: argument parsing and logging around the package's functions."""
