@@ -27,7 +27,9 @@ import torch
 
 from enformer_lite.contributions.config import ContributionsConfig
 from enformer_lite.contributions.methods import ContributionScorer
-from enformer_lite.contributions.regions import ElementIndex, WindowGeometry, read_candidates_bed
+from enformer_lite.contributions.regions import ElementIndex
+from enformer_lite.data.candidates import read_candidates_bed
+from enformer_lite.data.geometry import WindowGeometry
 from enformer_lite.contributions.runner import ModelRunner, SplicedRunner
 from enformer_lite.contributions.score import score_chunk
 from enformer_lite.data.fasta import fetch_codes, open_fasta
@@ -86,7 +88,7 @@ def time_deletions(model: torch.nn.Module, fasta: Path, genes: Path, candidates:
     codes = fetch_codes(open_fasta(fasta), "chr1", plan.window_start, plan.window_start + GEOMETRY.window_length)[None]
     out = {"elements": len(plan.elements)}
     for name, cls in (("spliced", SplicedRunner), ("full", ModelRunner)):
-        runner = cls(model, "human", GEOMETRY, GEOMETRY.tss_bins(cfg.tss_flank_bins), cfg.batch_size)
+        runner = cls(model, "human", GEOMETRY, GEOMETRY.centre_bins(cfg.tss_flank_bins), cfg.batch_size)
         scorer = ContributionScorer(runner, dataclasses.replace(cfg, methods=("deletion",)), TRACKS[2:], TRACKS[:2], len(TRACKS))
         started, cpu = time.perf_counter(), time.process_time()
         scorer.score([plan], codes)

@@ -10,7 +10,8 @@ from torch import nn
 
 from enformer_lite.contributions.config import ContributionsConfig
 from enformer_lite.contributions.methods import ContributionScorer, abc_scores, strand_weights
-from enformer_lite.contributions.regions import ElementIndex, WindowGeometry
+from enformer_lite.contributions.regions import ElementIndex
+from enformer_lite.data.geometry import WindowGeometry
 from enformer_lite.contributions.runner import Edit, ModelRunner, SplicedRunner, make_runner
 from enformer_lite.model import ModelConfig, build_model
 from enformer_lite.data.sequence import N_CODE, one_hot
@@ -52,7 +53,7 @@ def linear_setup():
     scale = rng.uniform(0.5, 1.5, size=(GEOMETRY.target_length, len(TRACKS)))
     model = LinearModel(weight, scale)
     tss = 5_000
-    start = GEOMETRY.window_start(tss)
+    start = GEOMETRY.window_around_bin(tss)
     # element 0 in a used stretch, element 1 inside the ignored stretch
     gene, index = _genes_and_elements(tss, [(start + 100, start + 180), (start + 610, start + 690)])
     plan, partial = index.plan(gene, GEOMETRY)
@@ -63,13 +64,13 @@ def linear_setup():
 
 def _analytic_factor(scale: np.ndarray, flank: int, strand: str) -> float:
     """A = sum over TSS output bins and target tracks of a[t, k]."""
-    bins = GEOMETRY.tss_bins(flank) - GEOMETRY.crop
+    bins = GEOMETRY.centre_bins(flank) - GEOMETRY.crop
     targets = [t for t in TRACKS if t.assay == "CAGE" and t.strand in (".", strand)]
     return float(sum(scale[b, t.index] for b in bins for t in targets))
 
 
 def _scorer(model: nn.Module, cfg: ContributionsConfig) -> ContributionScorer:
-    runner = make_runner(model, "human", GEOMETRY, GEOMETRY.tss_bins(cfg.tss_flank_bins), cfg.batch_size)
+    runner = make_runner(model, "human", GEOMETRY, GEOMETRY.centre_bins(cfg.tss_flank_bins), cfg.batch_size)
     targets = [t for t in TRACKS if t.assay == "CAGE"]
     return ContributionScorer(runner, cfg, targets, [TRACKS[0]], len(TRACKS))
 
@@ -149,7 +150,7 @@ def _tiny_enformer(attention: bool) -> nn.Module:
 @pytest.mark.parametrize("attention", [True, False])
 def test_spliced_runner_matches_full_forward_passes(attention):
     model = _tiny_enformer(attention)
-    tss_bins = GEOMETRY.tss_bins(1)
+    tss_bins = GEOMETRY.centre_bins(1)
     rng = np.random.default_rng(0)
     x = torch.from_numpy(one_hot(rng.integers(0, 4, size=(2, GEOMETRY.window_length)).astype(np.uint8)))
     weights = torch.tensor([[0.0, 1.0, 0.0], [0.0, 1.0, 1.0]])
@@ -180,7 +181,7 @@ def test_spliced_runner_matches_full_forward_passes(attention):
 
 def test_attention_score_is_mean_weight_from_tss_bins():
     model = _tiny_enformer(True)
-    tss_bins = GEOMETRY.tss_bins(1)
+    tss_bins = GEOMETRY.centre_bins(1)
     rng = np.random.default_rng(1)
     codes = rng.integers(0, 4, size=(1, GEOMETRY.window_length)).astype(np.uint8)
     with torch.no_grad():
@@ -189,7 +190,7 @@ def test_attention_score_is_mean_weight_from_tss_bins():
     per_layer = [w[0].numpy().mean(axis=0) for w in layers]
     profile = np.mean(per_layer, axis=0)[tss_bins].mean(axis=0)
     tss = 5_000
-    start = GEOMETRY.window_start(tss)
+    start = GEOMETRY.window_around_bin(tss)
     gene, index = _genes_and_elements(tss, [(start + 32, start + 64), (start + 40, start + 72)])
     plan, _ = index.plan(gene, GEOMETRY)
     cfg = ContributionsConfig(methods=("attention",), tss_flank_bins=1)
@@ -205,7 +206,7 @@ def test_attention_score_is_mean_weight_from_tss_bins():
 def test_cnn_only_model_gives_nan_attention():
     model = _tiny_enformer(False)
     tss = 5_000
-    start = GEOMETRY.window_start(tss)
+    start = GEOMETRY.window_around_bin(tss)
     gene, index = _genes_and_elements(tss, [(start + 32, start + 64)])
     plan, _ = index.plan(gene, GEOMETRY)
     codes = np.random.default_rng(2).integers(0, 4, size=(1, GEOMETRY.window_length)).astype(np.uint8)

@@ -10,12 +10,12 @@ import pytest
 
 from enformer_lite.contributions.regions import (
     ElementIndex,
-    WindowGeometry,
     bin_overlap_sum,
     chunk_rows,
-    read_candidates_bed,
     select_genes,
 )
+from enformer_lite.data.candidates import read_candidates_bed
+from enformer_lite.data.geometry import WindowGeometry
 from enformer_lite.contributions.shuffle import dinucleotide_shuffle
 from enformer_lite.errors import InputError
 
@@ -24,17 +24,17 @@ GEOMETRY = WindowGeometry(window_length=1024, bin_size=16, target_length=32)
 
 def test_window_is_centred_on_the_tss_bin():
     tss = 10_000
-    start = GEOMETRY.window_start(tss)
+    start = GEOMETRY.window_around_bin(tss)
     assert start + GEOMETRY.window_length // 2 <= tss < start + GEOMETRY.window_length // 2 + GEOMETRY.bin_size
-    assert (tss - start) // GEOMETRY.bin_size == GEOMETRY.tss_bin == 32
-    np.testing.assert_array_equal(GEOMETRY.tss_bins(2), [30, 31, 32, 33, 34])
+    assert (tss - start) // GEOMETRY.bin_size == GEOMETRY.centre_bin == 32
+    np.testing.assert_array_equal(GEOMETRY.centre_bins(2), [30, 31, 32, 33, 34])
     with pytest.raises(InputError, match="tss_flank_bins"):
-        GEOMETRY.tss_bins(17)
+        GEOMETRY.centre_bins(17)
 
 
 def test_elements_outside_the_window_are_not_scored():
     tss = 10_000
-    start, end = GEOMETRY.window_start(tss), GEOMETRY.window_start(tss) + GEOMETRY.window_length
+    start, end = GEOMETRY.window_around_bin(tss), GEOMETRY.window_around_bin(tss) + GEOMETRY.window_length
     frame = pd.DataFrame(
         [
             ("chr1", start, start + 50, "first_base"),  # inside, touching the left edge

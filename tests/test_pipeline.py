@@ -196,9 +196,7 @@ def test_vcf_genome(ci_config: dict) -> None:
 
 
 def test_plot_tracks_reads_a_locus_from_the_loci_table(tmp_path: Path) -> None:
-    from enformer_lite.data.regions import Region
-    from enformer_lite.errors import InputError
-    from enformer_lite.plots.loci import Locus, locus_region, write_loci
+    from enformer_lite.plots.loci import locus_region
 
     table = tmp_path / "loci.tsv"
     write_loci([Locus("mine", Region("chr1", 10, 20), "config"), Locus("top1_g", Region("chr3", 7, 9), "auto")], table)

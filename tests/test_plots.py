@@ -109,7 +109,7 @@ def test_observed_signal_is_the_bin_mean(world) -> None:
 
 
 def test_elements_overlapping_a_region(world) -> None:
-    from enformer_lite.contributions.regions import read_candidates_bed
+    from enformer_lite.data.candidates import read_candidates_bed
 
     rows = overlapping(read_candidates_bed(world.candidates), Region("chr3", 7_300, 9_000))
     assert rows["element"].tolist() == ["enh1"]  # 7,000-7,400 overlaps; 10,000-10,300 and chr1 do not

@@ -16,9 +16,9 @@ Typical use::
 from enformer_lite.contributions.config import ContributionsConfig
 from enformer_lite.contributions.evaluate import binary_metrics, evaluate_pairs, read_truth
 from enformer_lite.contributions.methods import ContributionScorer, GeneScores
-from enformer_lite.contributions.regions import ElementIndex, GenePlan, WindowGeometry, read_candidates_bed
+from enformer_lite.contributions.regions import ElementIndex, GenePlan
 from enformer_lite.contributions.runner import ModelRunner, SplicedRunner, make_runner
-from enformer_lite.contributions.score import evaluate_files, gather, load_for_head, score_chunk
+from enformer_lite.contributions.score import evaluate_files, gather, score_chunk
 from enformer_lite.contributions.shuffle import dinucleotide_shuffle
 
 __all__ = [
@@ -29,15 +29,12 @@ __all__ = [
     "GeneScores",
     "ModelRunner",
     "SplicedRunner",
-    "WindowGeometry",
     "binary_metrics",
     "dinucleotide_shuffle",
     "evaluate_files",
     "evaluate_pairs",
     "gather",
-    "load_for_head",
     "make_runner",
-    "read_candidates_bed",
     "read_truth",
     "score_chunk",
 ]

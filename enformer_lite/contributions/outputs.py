@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import tempfile
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -104,18 +101,3 @@ def write_track(
                 bw.addEntries(chrom, lo, values=np.asarray(values[lo - start : hi - start], dtype=np.float64).tolist(), span=1, step=1)
         finally:
             bw.close()
-
-
-def replace_dir(files: Sequence[Path], outdir: str | os.PathLike[str]) -> None:
-    """Copy ``files`` into a fresh directory that replaces ``outdir`` only once complete."""
-    out = Path(outdir)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp", dir=out.parent))
-    try:
-        for file in files:
-            shutil.copy2(file, tmp / file.name)
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)

@@ -9,87 +9,18 @@ TSS signal is not split between two bins by where the TSS falls.
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from enformer_lite.data.bed import bed_records, require_unique
+from enformer_lite.data.candidates import ELEMENT_COLUMNS
+from enformer_lite.data.geometry import WindowGeometry
 from enformer_lite.errors import InputError
 from enformer_lite.data.fasta import resolve_chrom
 
 log = logging.getLogger(__name__)
-
-ELEMENT_COLUMNS = ["chrom", "start", "end", "element"]
-
-
-@dataclass(frozen=True)
-class WindowGeometry:
-    """Input/output geometry of the model: ``window_length`` bp in, ``target_length`` central bins out."""
-
-    window_length: int
-    bin_size: int
-    target_length: int
-
-    def __post_init__(self) -> None:
-        extra = self.n_bins - self.target_length
-        if self.window_length % self.bin_size or extra < 0 or extra % 2:
-            raise InputError(
-                f"window geometry: length {self.window_length} / bin size {self.bin_size} must give a whole number of "
-                f"bins that crops equally on both sides to {self.target_length}"
-            )
-
-    @property
-    def n_bins(self) -> int:
-        """Bins over the whole input (uncropped)."""
-        return self.window_length // self.bin_size
-
-    @property
-    def crop(self) -> int:
-        """Bins cut from each side before the output."""
-        return (self.n_bins - self.target_length) // 2
-
-    @property
-    def tss_bin(self) -> int:
-        """Uncropped bin holding the TSS."""
-        return self.n_bins // 2
-
-    @property
-    def tss_offset(self) -> int:
-        """Position of the TSS inside its window."""
-        return self.tss_bin * self.bin_size + self.bin_size // 2
-
-    def window_start(self, tss: int) -> int:
-        """Genomic start of the window of a gene whose TSS is at ``tss``."""
-        return tss - self.tss_offset
-
-    def tss_bins(self, flank: int) -> npt.NDArray[np.int64]:
-        """Uncropped bins of the TSS signal: the TSS bin ± ``flank``, shape (2 * flank + 1,)."""
-        bins = np.arange(self.tss_bin - flank, self.tss_bin + flank + 1, dtype=np.int64)
-        if bins[0] < self.crop or bins[-1] >= self.crop + self.target_length:
-            raise InputError(f"contributions.tss_flank_bins={flank} reaches past the {self.target_length} output bins")
-        return bins
-
-
-def read_candidates_bed(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """Candidate elements from a BED file (3 or more columns; the 4th, if any, is the element id).
-
-    Returns columns :data:`ELEMENT_COLUMNS`; elements without a name get ``chrom:start-end``.
-    Raises InputError naming the file and line for a short row, a non-integer or empty
-    interval, or a duplicate id.
-    """
-    bed = Path(path)
-    rows = []
-    for _, fields, start, end in bed_records(bed, 3, "candidates BED"):
-        name = fields[3].strip() if len(fields) > 3 and fields[3].strip() not in ("", ".") else f"{fields[0]}:{start}-{end}"
-        rows.append((fields[0], start, end, name))
-    elements = pd.DataFrame(rows, columns=ELEMENT_COLUMNS)
-    require_unique(elements["element"], bed, "element")
-    return elements
-
 
 def harmonise_chroms(frame: pd.DataFrame, sizes: dict[str, int], what: str) -> pd.DataFrame:
     """Rename ``chrom`` to the FASTA's spelling (chr1 ↔ 1, chrM ↔ MT); rows on unknown chromosomes
@@ -163,7 +94,7 @@ class ElementIndex:
         Only elements entirely inside the input window are scored: the model cannot see the rest.
         """
         tss = int(gene["tss"])
-        start = geometry.window_start(tss)
+        start = geometry.window_around_bin(tss)
         end = start + geometry.window_length
         table = self._by_chrom.get(gene["chrom"])
         if table is None:

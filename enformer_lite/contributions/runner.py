@@ -26,9 +26,8 @@ import numpy.typing as npt
 import torch
 from torch import nn
 
-from enformer_lite.contributions.regions import WindowGeometry
+from enformer_lite.data.geometry import WindowGeometry
 from enformer_lite.model import EnformerLite, receptive_field
-from enformer_lite.model.layers import gelu
 
 log = logging.getLogger(__name__)
 
@@ -164,30 +163,16 @@ class SplicedRunner(ModelRunner):
 
     def _tower(self, x: torch.Tensor) -> torch.Tensor:
         """(B, L', 4) one-hot → (B, C, L' / bin_size) tower features."""
-        m = self.model
-        return m.tower(m.stem(x.transpose(1, 2)))
+        return self.model.tower_features(x)
 
     def _rest(
         self, h: torch.Tensor, bins: npt.NDArray[np.int64] | None = None, return_attention: bool = False
     ) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """Tower features (B, C, n_bins) → predictions (B, len(bins) or n_bins, T), uncropped,
-        and the per-layer attention weights when asked. Mirrors ``EnformerLite.trunk`` after the tower;
-        the final block is pointwise, so selecting bins before it is exact."""
-        m = self.model
-        weights: list[torch.Tensor] = []
-        if m.config.attention:
-            t = h.transpose(1, 2)
-            for block in m.transformer:
-                t, w = block(t, return_attention)
-                if w is not None:
-                    weights.append(w)
-            t = t.transpose(1, 2)
-        else:
-            t = m.dilated(h)
-        if bins is not None:
-            t = t[:, :, torch.as_tensor(bins, device=t.device)]
-        embedding = gelu(m.final_dropout(m.final(t))).transpose(1, 2)
-        return m.head(embedding, self.head), weights
+        and the per-layer attention weights when asked (:meth:`EnformerLite.embed`)."""
+        select = slice(None) if bins is None else torch.as_tensor(bins, device=h.device)
+        embedding, weights = self.model.embed(h, select, return_attention)
+        return self.model.head(embedding, self.head), weights
 
     def _verify(self, x: torch.Tensor, bins: npt.NDArray[np.float32]) -> bool:
         g = self.geometry

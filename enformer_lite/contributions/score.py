@@ -13,82 +13,34 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from torch import nn
 
 from enformer_lite.contributions.config import ContributionsConfig
 from enformer_lite.contributions.evaluate import DISTANCE_EDGES, evaluate_pairs, match_truth, read_truth
 from enformer_lite.contributions.methods import ACCESSIBILITY_ASSAYS, TABLE_COLUMNS, ContributionScorer, add_ranks, pick_tracks
-from enformer_lite.contributions.outputs import read_scores, replace_dir, track_file_name, write_bedpe, write_track, write_tsv
+from enformer_lite.contributions.outputs import read_scores, track_file_name, write_bedpe, write_track, write_tsv
 from enformer_lite.contributions.regions import (
     ElementIndex,
-    WindowGeometry,
     chunk_rows,
     harmonise_chroms,
-    read_candidates_bed,
     select_genes,
 )
 from enformer_lite.contributions.runner import make_runner
-from enformer_lite.errors import InputError
+from enformer_lite.atomic import atomic_directory
+from enformer_lite.data.candidates import read_candidates_bed
 from enformer_lite.data.fasta import chrom_sizes, fetch_codes, open_fasta, resolve_chrom
-from enformer_lite.data.tracks import TrackSpec, tracks_from_json
 from enformer_lite.data.genes import read_genes_bed
-from enformer_lite.inference.trained import check_against_checkpoint
+from enformer_lite.errors import InputError
+from enformer_lite.inference.trained import open_model
 from enformer_lite.inference.tta import resolve_device
 
 log = logging.getLogger(__name__)
-
-
-def _track_specs(raw: Any) -> tuple[TrackSpec, ...]:
-    if isinstance(raw, str):
-        return tuple(tracks_from_json(raw))
-    known = {f.name for f in fields(TrackSpec)}
-    return tuple(TrackSpec(**{k: v for k, v in row.items() if k in known}) for row in raw)
-
-
-def load_for_head(
-    checkpoint: str | os.PathLike[str], head: str, device: str = "cpu", data: str | os.PathLike[str] | None = None
-) -> tuple[nn.Module, WindowGeometry, tuple[TrackSpec, ...]]:
-    """The model, window geometry and tracks of ``head``.
-
-    ``checkpoint`` is a training checkpoint (geometry and tracks come with it) or a model file
-    from ``enformer-lite import-weights`` (then ``data``, a ``data.h5``, supplies them).
-    """
-    from enformer_lite.model.checkpoint import load_model as load_model_file
-    from enformer_lite.data.h5 import read_meta
-    from enformer_lite.inference.checkpoint import load_checkpoint as load_model
-
-    meta: dict[str, Any] = {}
-    try:
-        model, meta = load_model(checkpoint, map_location=device)
-    except InputError:
-        if data is None:
-            raise
-        model = load_model_file(checkpoint, map_location=device)
-    heads = getattr(model, "heads", None)
-    if heads is not None and head not in heads:
-        raise InputError(f"{checkpoint}: model has no head {head!r} (heads: {', '.join(sorted(heads))})")
-    if data is not None:
-        h5 = read_meta(data)
-        if meta.get("track_ids"):
-            check_against_checkpoint(h5, head, meta, str(checkpoint))
-        geometry = WindowGeometry(h5.window_length, h5.bin_size, h5.target_length)
-        tracks = h5.tracks
-    else:
-        summary = (meta.get("data_meta") or {}).get(head)
-        if not summary:
-            raise InputError(f"{checkpoint}: no data summary for head {head!r}; give the data file (--data)")
-        geometry = WindowGeometry(int(summary["window_length"]), int(summary["bin_size"]), int(summary["target_length"]))
-        tracks = _track_specs(summary["tracks"])
-    return model, geometry, tracks
 
 
 def score_chunk(
@@ -107,7 +59,8 @@ def score_chunk(
     (which appears only when complete); returns the summary."""
     started = time.perf_counter()
     device = resolve_device(cfg.device)
-    model, geometry, tracks = load_for_head(checkpoint, head, str(device), data)
+    trained = open_model(checkpoint, head, device, data)
+    model, geometry, tracks = trained.model, trained.geometry, trained.tracks
     fasta = open_fasta(fasta_path)
     sizes = chrom_sizes(fasta)
     genes = harmonise_chroms(read_genes_bed(genes_path), sizes, str(genes_path))
@@ -115,7 +68,7 @@ def score_chunk(
     selected = select_genes(genes, cfg.genes, chroms, cfg.max_genes, str(genes_path))
     mine = chunk_rows(selected, chunk, n_chunks)
     index = ElementIndex(harmonise_chroms(read_candidates_bed(candidates_path), sizes, str(candidates_path)))
-    runner = make_runner(model, head, geometry, geometry.tss_bins(cfg.tss_flank_bins), cfg.batch_size)
+    runner = make_runner(model, head, geometry, geometry.centre_bins(cfg.tss_flank_bins), cfg.batch_size)
     scorer = ContributionScorer(
         runner,
         cfg,
@@ -125,10 +78,7 @@ def score_chunk(
     )
     log.info("chunk %d/%d: %d of %d selected genes", chunk + 1, n_chunks, len(mine), len(selected))
 
-    out = Path(outdir)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp", dir=out.parent))
-    try:
+    with atomic_directory(outdir) as tmp:
         (tmp / "tracks").mkdir()
         tables, partial = [], 0
         for i in range(0, len(mine), cfg.batch_size):
@@ -158,11 +108,6 @@ def score_chunk(
             "seconds": round(time.perf_counter() - started, 3),
         }
         (tmp / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     if partial:
         log.info("skipped %d gene/element pairs whose element sticks out of the gene's window", partial)
     log.info("scored %d genes, %d pairs, %d sequences in %.1f s", len(mine), len(table), runner.passes, summary["seconds"])
@@ -189,7 +134,9 @@ def gather(
         raise InputError("two chunks wrote a track of the same name")
     write_tsv(out_tsv, table)
     n_links = write_bedpe(out_bedpe, table, cfg.rank_by, cfg.bedpe_top)
-    replace_dir(files, out_tracks)
+    with atomic_directory(out_tracks) as tmp:
+        for file in files:
+            shutil.copy2(file, tmp / file.name)
     log.info("%d pairs of %d genes; %d links in %s; %d tracks", len(table), table["gene"].nunique(), n_links, out_bedpe, len(files))
     return table
 

@@ -98,19 +98,40 @@ class EnformerLite(nn.Module):
         a list of (B, H, T, T) tensors over all T = L / bin_size bins (rows: queries, uncropped).
         """
         self._check_input(x)
-        h = self.tower(self.stem(x.transpose(1, 2)))  # (B, C, T)
+        h, attention = self.embed(self.tower_features(x), return_attention=return_attention)
+        return (h, attention) if return_attention else h
+
+    def tower_features(self, x: torch.Tensor) -> torch.Tensor:
+        """One-hot (B, L, 4) -> conv-tower features (B, C, L / bin_size); the first half of :meth:`trunk`.
+
+        Each output bin depends on a bounded stretch of the input, so callers that edit a few bases
+        may recompute only the bins an edit reaches (the contributions stage does).
+        """
+        return self.tower(self.stem(x.transpose(1, 2)))
+
+    def embed(
+        self,
+        features: torch.Tensor,
+        select: torch.Tensor | slice | None = None,
+        return_attention: bool = False,
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Tower features (B, C, T) -> embedding (B, n, 2C) and attention weights; the second half of :meth:`trunk`.
+
+        ``select`` picks the uncropped bins to embed (indices or a slice; the final block is
+        pointwise, so selecting before it is exact); by default the central ``target_length``.
+        The weights are a list of (B, H, T, T) per transformer layer when ``return_attention``.
+        """
         attention: list[torch.Tensor] = []
         if self.config.attention:
-            h = h.transpose(1, 2)  # (B, T, C)
+            h = features.transpose(1, 2)  # (B, T, C)
             for block in self.transformer:
                 h, weights = block(h, return_attention)
                 if weights is not None:
                     attention.append(weights)
-            h = self._crop(h).transpose(1, 2)
         else:
-            h = self._crop(self.dilated(h).transpose(1, 2)).transpose(1, 2)
-        h = gelu(self.final_dropout(self.final(h))).transpose(1, 2)  # (B, target_length, 2C)
-        return (h, attention) if return_attention else h
+            h = self.dilated(features).transpose(1, 2)
+        h = self._crop(h).transpose(1, 2) if select is None else h.transpose(1, 2)[:, :, select]
+        return gelu(self.final_dropout(self.final(h))).transpose(1, 2), attention
 
     def head(self, embedding: torch.Tensor, head: str) -> torch.Tensor:
         """Embedding (B, T, 2C) -> tracks (B, T, n_tracks[head]), softplus."""

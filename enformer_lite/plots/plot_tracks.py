@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from enformer_lite.contributions.regions import read_candidates_bed
+from enformer_lite.data.candidates import read_candidates_bed
 from enformer_lite.data.genes import read_genes_bed
 from enformer_lite.data.regions import Region
 from enformer_lite.data.tracks import read_tracks_table

@@ -8,9 +8,8 @@ and ``index`` int64 (B,) rows in that organism's file.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import lightning as L
 import torch

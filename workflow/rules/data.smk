@@ -1,47 +1,50 @@
 # Data preparation: demo world, windows with splits, FASTA/bigWig → HDF5 per chromosome, merged per genome.
 
 
-rule simulate:
-    output:
-        fasta=expand(
-            "{outdir}/{genome}.fa", outdir=SIM["outdir"], genome=["human", "mouse"]
-        ),
-        tracks=expand(
-            "{outdir}/{genome}/tracks.tsv",
-            outdir=SIM["outdir"],
-            genome=["human", "mouse"],
-        ),
-        genes=expand(
-            "{outdir}/{genome}/genes.bed",
-            outdir=SIM["outdir"],
-            genome=["human", "mouse"],
-        ),
-        candidates=expand(
-            "{outdir}/{genome}/candidates.bed",
-            outdir=SIM["outdir"],
-            genome=["human", "mouse"],
-        ),
-        vcf=f"{SIM['outdir']}/human/variants.vcf.gz",
-        truth_links=expand(
-            "{outdir}/{genome}/truth/enhancer_gene.tsv",
-            outdir=SIM["outdir"],
-            genome=["human", "mouse"],
-        ),
-        truth_variants=f"{SIM['outdir']}/human/truth/variants.tsv",
-    log:
-        "logs/simulate.log",
-    benchmark:
-        "benchmarks/simulate.tsv"
-    conda:
-        "../../environment.yml"
-    resources:
-        **job_resources(mem_mb=4000, runtime=30),
-    params:
-        size=SIM["size"],
-        seed=SIM["seed"],
-        outdir=lambda wc, output: os.path.dirname(output.fasta[0]),
-    shell:
-        "enformer-lite simulate --size {params.size} --seed {params.seed} --outdir {params.outdir} 2> {log}"
+# Only a demo config (simulate.enabled) has a simulate rule; a run on own data never generates anything.
+if SIM["enabled"]:
+
+    rule simulate:
+        output:
+            fasta=expand(
+                "{outdir}/{genome}.fa", outdir=SIM["outdir"], genome=["human", "mouse"]
+            ),
+            tracks=expand(
+                "{outdir}/{genome}/tracks.tsv",
+                outdir=SIM["outdir"],
+                genome=["human", "mouse"],
+            ),
+            genes=expand(
+                "{outdir}/{genome}/genes.bed",
+                outdir=SIM["outdir"],
+                genome=["human", "mouse"],
+            ),
+            candidates=expand(
+                "{outdir}/{genome}/candidates.bed",
+                outdir=SIM["outdir"],
+                genome=["human", "mouse"],
+            ),
+            vcf=f"{SIM['outdir']}/human/variants.vcf.gz",
+            truth_links=expand(
+                "{outdir}/{genome}/truth/enhancer_gene.tsv",
+                outdir=SIM["outdir"],
+                genome=["human", "mouse"],
+            ),
+            truth_variants=f"{SIM['outdir']}/human/truth/variants.tsv",
+        log:
+            "logs/simulate.log",
+        benchmark:
+            "benchmarks/simulate.tsv"
+        conda:
+            "../../environment.yml"
+        resources:
+            **job_resources(mem_mb=4000, runtime=30),
+        params:
+            size=SIM["size"],
+            seed=SIM["seed"],
+            outdir=lambda wc, output: os.path.dirname(output.fasta[0]),
+        shell:
+            "enformer-lite simulate --size {params.size} --seed {params.seed} --outdir {params.outdir} 2> {log}"
 
 
 checkpoint windows:
