@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 
 import pytest
@@ -24,13 +25,31 @@ def test_shipped_configs_validate(name: str) -> None:
     assert config["windows"]["length"] % config["windows"]["bin_size"] == 0
 
 
-def test_defaults_fill_an_empty_config() -> None:
-    config: dict = {}
+def test_defaults_fill_a_one_genome_config_without_adding_demo_inputs() -> None:
+    config: dict = {"genomes": {"hg38": {"fasta": "/data/hg38.fa", "tracks": "my_tracks.tsv"}}}
     validate(config, str(SCHEMA), set_default=True)
     assert config["windows"] == {
         "length": 196608, "stride": 65536, "bin_size": 128, "target_length": 896, "max_n_fraction": 0.35,
     }
-    assert config["genomes"]["human"]["splits"]["exclude"] == []
+    assert list(config["genomes"]) == ["hg38"]
+    assert config["genomes"]["hg38"]["splits"]["exclude"] == []
+    assert config["simulate"]["enabled"] is False
+    assert config["variants"]["vcfs"] == {}
+    assert config["contributions"]["truth"] == {}
+    assert "resources/demo" not in json.dumps({k: v for k, v in config.items() if k != "simulate"})
+
+
+def test_a_config_must_name_its_genomes() -> None:
+    with pytest.raises(Exception, match="genomes"):
+        validate({}, str(SCHEMA), set_default=True)
+
+
+def test_default_chromosome_pattern_is_the_codes() -> None:
+    from enformer_lite.data.windows import PRIMARY_CHROMS
+
+    schema = yaml.safe_load(SCHEMA.read_text())
+    genome = schema["properties"]["genomes"]["additionalProperties"]["properties"]
+    assert genome["chroms"]["default"] == PRIMARY_CHROMS
 
 
 @pytest.mark.parametrize(

@@ -26,7 +26,8 @@ SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
 
 def workflow_config(resources: dict | None = None, trainer: dict | None = None) -> dict:
     """A validated workflow config with these ``resources:`` and ``train.trainer`` settings."""
-    config: dict = {"resources": resources or {}, "train": {"trainer": trainer or {}}}
+    config: dict = {"genomes": {"hg38": {"fasta": "hg38.fa", "tracks": "tracks.tsv"}},
+                    "resources": resources or {}, "train": {"trainer": trainer or {}}}
     validate(config, str(SCHEMA), set_default=True)
     return config
 
@@ -178,7 +179,7 @@ def dry_run_resources(tmp_path: Path, config: dict) -> dict[str, dict[str, str]]
 def declared(rule: str) -> tuple[int, int]:
     """(mem_mb, runtime) written on a rule in workflow/rules/*.smk."""
     for path in (ROOT / "workflow" / "rules").glob("*.smk"):
-        match = re.search(rf"^(?:rule|checkpoint) {rule}:\n(?:[ \t]+.*\n|\n)*?[ \t]+\*\*job_resources\("
+        match = re.search(rf"^[ \t]*(?:rule|checkpoint) {rule}:\n(?:[ \t]+.*\n|\n)*?[ \t]+\*\*job_resources\("
                           rf"mem_mb=(\d+), runtime=(\d+)", path.read_text(), re.M)
         if match:
             return int(match.group(1)), int(match.group(2))
@@ -200,7 +201,7 @@ def test_every_rule_with_a_command_declares_scaled_resources() -> None:
     missing = []
     for path in sorted(rules_dir.glob("*.smk")):
         text = path.read_text()
-        for match in re.finditer(r"^(?:rule|checkpoint) (\w+):\n((?:[ \t]+.*\n|\n)*)", text, re.M):
+        for match in re.finditer(r"^[ \t]*(?:rule|checkpoint) (\w+):\n((?:[ \t]+.*\n|\n)*)", text, re.M):
             name, body = match.groups()
             if "shell:" not in body or re.search(r"localrule:\s*True", body):
                 continue

@@ -66,7 +66,7 @@ def _variants(args: argparse.Namespace) -> None:
         top_alleles,
         variant_panels,
     )
-    from enformer_lite.data.genes import read_genes_bed
+    from enformer_lite.data.genes import read_genes
 
     scores = read_variant_scores(args.scores)
     title = args.title or str(args.scores)
@@ -76,21 +76,21 @@ def _variants(args: argparse.Namespace) -> None:
         if not args.checkpoint or not args.fasta:
             raise InputError("plot variants: --top-out needs --checkpoint and --fasta to re-predict the alleles")
         panels = variant_panels(scores, top_alleles(scores, args.top), args.checkpoint, args.fasta, args.device)
-        genes = read_genes_bed(args.genes) if args.genes else None
+        genes = read_genes(args.genes) if args.genes else None
         save_figure(plot_top_variants(panels, genes, title=f"{title}: {len(panels)} strongest variants"), args.top_out)
 
 
 def _contributions(args: argparse.Namespace) -> None:
     from enformer_lite.contributions.outputs import read_scores
     from enformer_lite.plots.contributions import choose_genes, gene_contributions, plot_contributions
-    from enformer_lite.data.genes import read_genes_bed
+    from enformer_lite.data.genes import read_genes
 
     table = read_scores(args.table)
     if args.score not in table.columns:
         raise InputError(f"{args.table}: no score column {args.score!r}")
     chosen = choose_genes(table, args.gene or [], args.n)
     items = [gene_contributions(table, gene, args.tracks_dir) for gene in chosen]
-    genes = read_genes_bed(args.genes) if args.genes else None
+    genes = read_genes(args.genes) if args.genes else None
     save_figure(plot_contributions(items, args.score, genes, args.top_links, title=args.title), args.out)
 
 

@@ -35,7 +35,7 @@ from enformer_lite.contributions.runner import make_runner
 from enformer_lite.atomic import atomic_directory
 from enformer_lite.data.candidates import read_candidates_bed
 from enformer_lite.data.fasta import chrom_sizes, fetch_codes, open_fasta, resolve_chrom
-from enformer_lite.data.genes import read_genes_bed
+from enformer_lite.data.genes import read_genes
 from enformer_lite.errors import InputError
 from enformer_lite.inference.trained import open_model
 from enformer_lite.inference.tta import resolve_device
@@ -63,7 +63,7 @@ def score_chunk(
     model, geometry, tracks = trained.model, trained.geometry, trained.tracks
     fasta = open_fasta(fasta_path)
     sizes = chrom_sizes(fasta)
-    genes = harmonise_chroms(read_genes_bed(genes_path), sizes, str(genes_path))
+    genes = read_genes(genes_path, sizes)
     chroms = tuple(resolve_chrom(c, sizes) or c for c in cfg.chroms)
     selected = select_genes(genes, cfg.genes, chroms, cfg.max_genes, str(genes_path))
     mine = chunk_rows(selected, chunk, n_chunks)

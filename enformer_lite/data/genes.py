@@ -64,13 +64,14 @@ class GeneFilter:
 
 
 def read_genes(
-    path: str | os.PathLike[str], sizes: Mapping[str, int] | None = None, select: GeneFilter | None = None
+    path: str | os.PathLike[str], sizes: Mapping[str, int | None] | None = None, select: GeneFilter | None = None
 ) -> pd.DataFrame:
     """The one gene reader: BED (TSS or gene bodies), GTF or GFF3 (plain or gzip) → :data:`GENE_COLUMNS`.
 
     With ``sizes`` (FASTA chromosome sizes), chromosome names are harmonised with the FASTA
     (``chr1`` ↔ ``1``, ``chrM`` ↔ ``MT``); genes on a chromosome the FASTA lacks, or whose TSS
     lies past the chromosome end, are skipped, each named in the log with the file, and counted.
+    A size of None (a chromosome known only by name, e.g. from a ``data.h5``) skips the end check.
     """
     select = select or GeneFilter()
     fmt = annotation_format(path)
@@ -86,7 +87,8 @@ def read_genes(
     chrom = genes["chrom"].map(mapping)
     unknown = chrom.isna().to_numpy()
     past_end = np.zeros(len(genes), dtype=bool)
-    past_end[~unknown] = genes["tss"].to_numpy()[~unknown] >= chrom[~unknown].map(sizes).to_numpy()
+    limit = chrom[~unknown].map(lambda c: sizes[c] if sizes[c] is not None else np.iinfo(np.int64).max)
+    past_end[~unknown] = genes["tss"].to_numpy()[~unknown] >= limit.to_numpy(dtype=np.int64)
     for reason, mask in (("chromosome not in the FASTA", unknown), ("TSS past the chromosome end", past_end)):
         if mask.any():
             skipped = genes[mask]

@@ -34,7 +34,7 @@ from torch.utils.data import DataLoader
 
 from enformer_lite.atomic import atomic_output
 from enformer_lite.data.dataset import WindowRows, collate_organism_batch
-from enformer_lite.data.genes import place_genes, read_genes_bed
+from enformer_lite.data.genes import place_genes, read_genes
 from enformer_lite.data.h5 import read_windows
 from enformer_lite.data.tracks import TrackSpec
 from enformer_lite.errors import InputError
@@ -132,7 +132,7 @@ def evaluate(
     placed = pd.DataFrame(columns=["gene_id", "chrom", "tss", "strand", "window", "bin"])
     if genes and cage:
         placed = place_genes(
-            read_genes_bed(genes), windows["chrom"][test_rows], windows["start"][test_rows], meta.geometry
+            read_genes(genes, dict.fromkeys(windows["chrom"].tolist())), windows["chrom"][test_rows], windows["start"][test_rows], meta.geometry
         )
         log.info("%s: %d genes have their TSS in the target bins of a test window", genes, len(placed))
     genes_of_window = {w: g.index.to_numpy() for w, g in placed.groupby("window")}

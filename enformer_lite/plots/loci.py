@@ -27,7 +27,7 @@ import pandas as pd
 from enformer_lite.atomic import atomic_output
 from enformer_lite.errors import InputError
 from enformer_lite.data.h5 import read_meta, read_windows
-from enformer_lite.data.genes import place_genes, read_genes_bed
+from enformer_lite.data.genes import place_genes, read_genes
 from enformer_lite.data.regions import Region
 from enformer_lite.inference.signal import tss_sum
 
@@ -91,7 +91,7 @@ def auto_loci(
     cage = [t for t in meta.tracks if t.assay.upper() == "CAGE"]
     candidates: list[tuple[float, str, int, str]] = []  # (score, chrom, centre, note)
     if genes and cage:
-        placed = place_genes(read_genes_bed(genes), windows["chrom"][test_rows], windows["start"][test_rows],
+        placed = place_genes(read_genes(genes, dict.fromkeys(windows["chrom"].tolist())), windows["chrom"][test_rows], windows["start"][test_rows],
                              meta.geometry)
         for gene in placed.itertuples():
             columns = [t.index for t in cage if t.strand not in ("+", "-") or t.strand == gene.strand]

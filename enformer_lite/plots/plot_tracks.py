@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from enformer_lite.data.candidates import read_candidates_bed
-from enformer_lite.data.genes import read_genes_bed
+from enformer_lite.data.genes import read_genes
 from enformer_lite.data.regions import Region
 from enformer_lite.data.tracks import read_tracks_table
 from enformer_lite.errors import InputError
@@ -117,7 +117,7 @@ def plot_region(region: Region, spec: RegionPlot, out: Sequence[str]) -> list[Pa
     else:
         region = on_bins(region, bin_size)
     signals = collect_signals(region, bin_size, observed_tracks(spec.tracks, spec.bigwigs), prediction, spec.only)
-    genes = read_genes_bed(spec.genes) if spec.genes else None
+    genes = read_genes(spec.genes) if spec.genes else None
     elements = overlapping(read_candidates_bed(spec.candidates), region) if spec.candidates else None
     fig = plot_tracks(region, bin_size, signals, genes, elements, title=spec.title, marks=list(spec.marks),
                       width=spec.width, shared_scale=spec.shared_scale)

@@ -29,7 +29,7 @@ from scipy import stats
 
 from enformer_lite.atomic import atomic_output
 from enformer_lite.errors import InputError
-from enformer_lite.data.genes import read_genes_bed
+from enformer_lite.data.genes import read_genes
 from enformer_lite.variants.store import file_tracks, open_scores, read_table
 
 log = logging.getLogger(__name__)
@@ -100,7 +100,7 @@ def _correlations(frame: pd.DataFrame) -> tuple[float, float]:
 
 def on_strand(truth: pd.DataFrame, genes_bed: str | os.PathLike[str], tracks: dict[str, str]) -> pd.DataFrame:
     """Truth rows whose track is unstranded or on the gene's strand (``tracks``: id → strand)."""
-    genes = read_genes_bed(genes_bed)
+    genes = read_genes(genes_bed)
     strand = dict(zip(genes["gene_id"].astype(str), genes["strand"]))
     track_strand = truth["track"].map(tracks)
     return truth[(track_strand == ".") | (track_strand == truth["gene"].map(strand))]

@@ -23,7 +23,7 @@ import numpy.typing as npt
 import pyfaidx
 
 from enformer_lite.atomic import atomic_output
-from enformer_lite.data.fasta import open_fasta
+from enformer_lite.data.fasta import chrom_sizes, open_fasta
 from enformer_lite.errors import InputError
 from enformer_lite.inference.signal import Untransform
 from enformer_lite.inference.trained import TrainedModel
@@ -160,7 +160,7 @@ def score_vcf(
     cfg = cfg or ScoreConfig()
     began = time.perf_counter()
     fasta = open_fasta(fasta_path)
-    genes = TSSIndex.from_bed(genes_bed, list(fasta.keys())) if genes_bed else None
+    genes = TSSIndex.from_file(genes_bed, chrom_sizes(fasta)) if genes_bed else None
     start, stop = 0, None
     if n_chunks > 1:
         total = count_records(vcf, cfg)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-from enformer_lite.data.fasta import resolve_chrom
-from enformer_lite.data.genes import read_genes_bed
+from enformer_lite.data.genes import read_genes
 from enformer_lite.data.geometry import WindowGeometry
 
 
@@ -40,16 +40,15 @@ class TSSIndex:
         self._span = {str(n): (int(f), int(f + c)) for n, f, c in zip(names, first, counts)}
 
     @classmethod
-    def from_bed(cls, path: str | os.PathLike[str], fasta_chroms: list[str]) -> TSSIndex:
-        """Read a BED6 TSS file; chromosome names are mapped to the FASTA's, unknown ones dropped."""
-        genes = read_genes_bed(path)
-        mapped = [resolve_chrom(c, fasta_chroms) for c in genes["chrom"]]
-        keep = np.array([m is not None for m in mapped], dtype=bool)
+    def from_file(cls, path: str | os.PathLike[str], sizes: Mapping[str, int]) -> TSSIndex:
+        """Genes of a BED/GTF/GFF3 (:func:`~enformer_lite.data.genes.read_genes`), named as in the FASTA
+        (``sizes``: its chromosome sizes); genes it cannot place are skipped and logged there."""
+        genes = read_genes(path, sizes)
         return cls(
-            np.array([m for m in mapped if m is not None], dtype=str),
-            genes["tss"].to_numpy()[keep],
-            genes["gene_id"].astype(str).to_numpy()[keep],
-            genes["strand"].astype(str).to_numpy()[keep],
+            genes["chrom"].astype(str).to_numpy(),
+            genes["tss"].to_numpy(),
+            genes["gene_id"].astype(str).to_numpy(),
+            genes["strand"].astype(str).to_numpy(),
         )
 
     def __len__(self) -> int:

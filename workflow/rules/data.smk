@@ -63,9 +63,10 @@ checkpoint windows:
         test=lambda wc: " ".join(genome_cfg(wc)["splits"]["test"]),
         exclude=lambda wc: " ".join(genome_cfg(wc)["splits"]["exclude"]),
         geometry=window_args(),
+        chroms=lambda wc: shlex.quote(genome_cfg(wc)["chroms"]),
     shell:
         "enformer-lite windows --fasta {input.fasta} --valid {params.valid} --test {params.test} "
-        "--exclude {params.exclude} {params.geometry} --out {output.bed} 2> {log}"
+        "--exclude {params.exclude} --chroms {params.chroms} {params.geometry} --out {output.bed} 2> {log}"
 
 
 rule extract:

@@ -1,0 +1,127 @@
+"""The README's "Use your own data" route, run as a user runs it: one genome named hg38, a bgzipped
+FASTA with bare chromosome names and an alt contig, bigWigs with chr names, a GENCODE-style GTF of
+gene bodies, a VCF with chr names; `snakemake --cores 2 --configfile my.yaml` from the repository
+root (a copy of it for the real run). Nothing of the demo may appear.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pysam
+import pytest
+import yaml
+
+from test_slurm_cluster import copy_checkout
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO_WORDS = ("resources/demo", "resources/ci", "mouse", "rule simulate", "human")
+
+
+def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    return subprocess.run(args, cwd=cwd, capture_output=True, text=True, env=env)
+
+
+@pytest.fixture(scope="module")
+def user_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A user's files made from a simulated world, renamed and reformatted the way real data differ."""
+    base = tmp_path_factory.mktemp("own")
+    world = base / "sim"
+    made = run([sys.executable, "-m", "enformer_lite.cli", "simulate", "--size", "ci", "--seed", "3",
+                "--genomes", "human", "--outdir", str(world)], ROOT)
+    assert made.returncode == 0, made.stderr[-2000:]
+    data = base / "data"
+    data.mkdir()
+    # FASTA: bare Ensembl names, plus an alt contig that copies part of the test chromosome
+    text = (world / "human.fa").read_text().replace(">chr", ">")
+    chr3 = text.split(">3\n", 1)[1].split(">", 1)[0].replace("\n", "")
+    text += ">3_KI270000v1_alt\n" + "\n".join(chr3[i : i + 60] for i in range(0, 400_000, 60)) + "\n"
+    plain = data / "GRCh38.fa"
+    plain.write_text(text)
+    pysam.tabix_compress(str(plain), str(data / "GRCh38.fa.gz"))
+    plain.unlink()
+    # bigWigs stay where another tool wrote them (chr names); tracks table with absolute paths
+    shutil.copy(world / "human" / "tracks.tsv", data / "tracks.tsv")
+    # genes: a GTF of gene bodies (+: start at the TSS, -: end at the TSS), 1-based as GTF is
+    genes = pd.read_csv(world / "human" / "genes.bed", sep="\t", header=None,
+                        names=["chrom", "tss", "end", "gene_id", "score", "strand"])
+    lines = ["##description: test annotation (GENCODE-style)"]
+    for g in genes.itertuples():
+        start, end = (g.tss + 1, g.tss + 3000) if g.strand == "+" else (max(1, g.tss - 2999), g.tss + 1)
+        lines.append(f'{g.chrom}\tHAVANA\tgene\t{start}\t{end}\t.\t{g.strand}\t.\t'
+                     f'gene_id "{g.gene_id}.1"; gene_type "protein_coding"; gene_name "{g.gene_id}";')
+    (data / "genes.gtf.gz").write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
+    shutil.copy(world / "human" / "candidates.bed", data / "dnase_peaks.bed")
+    shutil.copy(world / "human" / "variants.vcf.gz", data / "calls.vcf.gz")
+    config = {
+        "genomes": {"hg38": {
+            "fasta": str(data / "GRCh38.fa.gz"), "tracks": str(data / "tracks.tsv"),
+            "genes": str(data / "genes.gtf.gz"), "candidates": str(data / "dnase_peaks.bed"),
+            "splits": {"valid": ["2"], "test": ["3"]},
+        }},
+        "windows": {"stride": 131072},
+        "model": {"preset": "tiny"},
+        "train": {"batch_size": 2, "max_steps": 4, "val_check_interval": 4, "limit_val_batches": 2,
+                  "checkpoint_every_n_steps": 4, "warmup_steps": 1, "log_every_n_steps": 2},
+        "predict": {"n_default_regions": 1},
+        "variants": {"vcfs": {"calls": {"path": str(data / "calls.vcf.gz"), "genome": "hg38"}},
+                     "n_chunks": 1, "limit": 4, "regions": ["3"]},
+        "contributions": {"max_genes": 1, "chunks": 1, "deletion_draws": 1},
+        "plots": {"auto_loci": 1, "top_variants": 1, "n_contribution_genes": 1},
+    }
+    (base / "my.yaml").write_text(yaml.safe_dump(config))
+    return base
+
+
+def test_dry_run_from_the_repository_root_uses_only_the_users_files(user_data: Path) -> None:
+    result = run(["snakemake", "--dry-run", "--printshellcmds", "--cores", "2", "--configfile",
+                  str(user_data / "my.yaml")], ROOT)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    shown = result.stdout.replace(str(user_data), "USER")
+    for word in DEMO_WORDS:
+        assert word not in shown, word
+    assert "results/hg38/windows.bed" in shown and "results/variants/calls" in shown
+
+
+@pytest.fixture(scope="module")
+def finished(user_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    checkout = copy_checkout(tmp_path_factory.mktemp("checkout"))
+    result = run(["snakemake", "--cores", "2", "--configfile", str(user_data / "my.yaml")], checkout)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    return checkout
+
+
+def test_the_run_ends_with_nothing_of_the_demo(finished: Path) -> None:
+    assert sorted(p.name for p in (finished / "results").iterdir() if p.is_dir()) == [
+        "contributions", "eval", "hg38", "model", "plots", "predict", "variants"]
+    assert not (finished / "resources").exists()
+    for name in ("hg38.tsv", "hg38.tss.tsv"):
+        assert (finished / "results" / "eval" / name).is_file()
+    assert (finished / "results" / "variants" / "calls.vcf.gz").is_file()
+    assert not list((finished / "results" / "variants").glob("demo*"))
+
+
+def test_alt_contigs_take_no_part(finished: Path) -> None:
+    chroms = {line.split("\t")[0] for line in (finished / "results/hg38/windows.bed").read_text().splitlines()}
+    assert chroms == {"1", "2", "3", "4"}
+
+
+def test_gtf_tss_equal_an_independent_reading(finished: Path, user_data: Path) -> None:
+    expected = {}
+    for line in gzip.decompress((user_data / "data/genes.gtf.gz").read_bytes()).decode().splitlines():
+        if line.startswith("#"):
+            continue
+        cols = line.split("\t")
+        gene = cols[8].split('gene_id "')[1].split('"')[0]
+        expected[gene] = (cols[0].removeprefix("chr"), int(cols[3]) - 1 if cols[6] == "+" else int(cols[4]) - 1)
+    tss = pd.read_csv(finished / "results/eval/hg38.tss.tsv", sep="\t", dtype={"chrom": str})
+    assert len(tss)
+    for row in tss.drop_duplicates("gene_id").itertuples():
+        assert (row.chrom, row.tss) == expected[row.gene_id]
