@@ -64,7 +64,8 @@ def _score(world, outdir, *extra):
     return main(["contributions", "score", "--checkpoint", str(world / "model.ckpt"), "--fasta", str(world / "g.fa"),
                  "--genes", str(world / "genes.bed"), "--candidates", str(world / "candidates.bed"), "--head", "human",
                  "--outdir", str(outdir), "--threads", "1",
-                 "--params", json.dumps({"contributions": {"deletion_draws": 2, "batch_size": 3, "bedpe_top": 2}}), *extra])
+                 "--params", json.dumps({"contributions": {"deletion_draws": 2, "batch_size": 3, "bedpe_top": 2,
+                                                               "promoter_bp": 100}}), *extra])
 
 
 def _expected_pairs():
@@ -107,9 +108,15 @@ def test_score_gather_evaluate(world, tmp_path):
 
     bedpe = pd.read_csv(out / "human.bedpe", sep="\t", header=None)
     ranks = table.groupby("gene")["grad_input_abs"].rank(ascending=False, method="min")
-    top = table[ranks <= 2]
     assert (table["rank"] == ranks).all()
+    # the gene's own promoter (element overlapping TSS ± 100 bp) is marked and is not a link
+    tss = table["tss"]
+    assert table["own_promoter"].tolist() == ((table["start"] <= tss + 100) & (table["end"] > tss - 100)).tolist()
+    assert table["own_promoter"].any() and ("g3", "e9") in set(zip(table["gene"], table["element"]))
+    links = table[~table["own_promoter"] & (table["grad_input_abs"] > 0)]
+    top = pd.concat([group.nsmallest(2, "rank") for _, group in links.groupby("gene")])
     assert sorted(bedpe[6]) == sorted(top["gene"] + ":" + top["element"])
+    assert not set(bedpe[6]) & set(table[table["own_promoter"]]["gene"] + ":" + table[table["own_promoter"]]["element"])
 
     truth = tmp_path / "truth.tsv"
     labels = {pair: i % 2 == 0 for i, pair in enumerate(sorted(_expected_pairs()))}

@@ -30,6 +30,7 @@ def _table() -> pd.DataFrame:
         ("gB", "e4", "chr1", 5_000, 5_200, 9_000, "-", 3_900, 3.0),
     ]
     frame = pd.DataFrame(rows, columns=["gene", "element", "chrom", "start", "end", "tss", "strand", "distance", "deletion"])
+    frame["own_promoter"] = False
     for column in TABLE_COLUMNS:
         if column not in frame:
             frame[column] = np.nan
@@ -154,3 +155,12 @@ def test_truth_is_read_and_matched_by_gene_and_element(tmp_path):
     bad.write_text("element\tgene\tregulates\ne1\tgA\tmaybe\n")
     with pytest.raises(InputError, match="bad.tsv line 2: regulates"):
         read_truth(bad)
+
+
+def test_own_promoter_is_not_a_link_unless_asked(tmp_path):
+    table = _table()
+    table.loc[(table["gene"] == "gA") & (table["element"] == "e2"), "own_promoter"] = True  # gA's best element
+    n = write_bedpe(tmp_path / "links.bedpe", table, "deletion", top=2)
+    names = set(pd.read_csv(tmp_path / "links.bedpe", sep="\t", header=None)[6])
+    assert n == 3 and names == {"gA:e1", "gB:e2", "gB:e4"}  # gA keeps e1; e3 scores below 0
+    assert write_bedpe(tmp_path / "all.bedpe", table, "deletion", top=2, promoters=True) == 4

@@ -195,7 +195,7 @@ def write_variant_scores(path: Path, world: TinyWorld, variants: list[tuple[str,
                         "checkpoint": "best.ckpt"})
 
 
-CONTRIBUTION_COLUMNS = ["gene", "element", "chrom", "start", "end", "tss", "strand", "distance", "gene_signal",
+CONTRIBUTION_COLUMNS = ["gene", "element", "chrom", "start", "end", "tss", "strand", "distance", "own_promoter", "gene_signal",
                         "grad_input", "grad_input_abs", "deletion", "deletion_fraction", "attention", "accessibility",
                         "abc", "rank", "rank_deletion", "rank_grad_input_abs", "rank_grad_input", "rank_attention",
                         "rank_abc"]
@@ -217,7 +217,7 @@ def write_contributions(root: Path, world: TinyWorld) -> tuple[Path, Path, dict[
         for rank, k in enumerate(order, start=1):
             c, s, e, name, _ = elements[k]
             rows.append({"gene": gene, "element": name, "chrom": c, "start": s, "end": e, "tss": tss, "strand": strand,
-                         "distance": int((s + e) / 2 - tss), "gene_signal": gene_signal, "grad_input": deletions[k],
+                         "distance": int((s + e) / 2 - tss), "own_promoter": False, "gene_signal": gene_signal, "grad_input": deletions[k],
                          "grad_input_abs": abs(deletions[k]), "deletion": deletions[k], "deletion_fraction": 0.1,
                          "attention": 0.01, "accessibility": 1.0, "abc": 0.5, "rank": rank, "rank_deletion": rank,
                          "rank_grad_input_abs": rank, "rank_grad_input": rank, "rank_attention": rank, "rank_abc": rank})

@@ -36,6 +36,9 @@ class ContributionsConfig:
         batch_size: sequences per forward pass.
         rank_by: score column that orders elements within a gene (``rank``) and picks BEDPE links.
         bedpe_top: links per gene written to the BEDPE (the best ``rank_by`` scores above 0).
+        promoter_bp: an element overlapping the gene's TSS ± this many bp is its own promoter
+            (column ``own_promoter``): not an enhancer–gene link, so left out of the BEDPE.
+        bedpe_promoters: write own-promoter pairs to the BEDPE too.
         abc_gamma, abc_scale: contact of the ABC baseline, ``(1 + distance / abc_scale) ** -abc_gamma``.
         device: ``auto`` (CUDA when present), ``cpu``, ``cuda``, ...
     """
@@ -53,6 +56,8 @@ class ContributionsConfig:
     batch_size: int = 4
     rank_by: str = "deletion"
     bedpe_top: int = 5
+    promoter_bp: int = 500
+    bedpe_promoters: bool = False
     abc_gamma: float = 1.0
     abc_scale: float = 5000.0
     device: str = "auto"
@@ -68,7 +73,8 @@ class ContributionsConfig:
             raise InputError(f"config contributions.deletion_mode: one of {', '.join(DELETION_MODES)}, got {self.deletion_mode!r}")
         if self.rank_by not in RANK_COLUMNS:
             raise InputError(f"config contributions.rank_by: one of {', '.join(RANK_COLUMNS)}, got {self.rank_by!r}")
-        for key, low in (("max_genes", 0), ("tss_flank_bins", 0), ("deletion_draws", 1), ("batch_size", 1), ("bedpe_top", 0)):
+        for key, low in (("max_genes", 0), ("tss_flank_bins", 0), ("deletion_draws", 1), ("batch_size", 1), ("bedpe_top", 0),
+                         ("promoter_bp", 0)):
             if int(getattr(self, key)) < low:
                 raise InputError(f"config contributions.{key}: must be ≥ {low}, got {getattr(self, key)}")
         if not (self.abc_scale > 0 and self.abc_gamma >= 0):

@@ -47,7 +47,7 @@ SCORE_COLUMNS = (
     "gene_signal", "grad_input", "grad_input_abs", "deletion", "deletion_fraction", "attention", "accessibility", "abc",
 )
 TABLE_COLUMNS = (
-    ["gene", "element", "chrom", "start", "end", "tss", "strand", "distance", *SCORE_COLUMNS, "rank"]
+    ["gene", "element", "chrom", "start", "end", "tss", "strand", "distance", "own_promoter", *SCORE_COLUMNS, "rank"]
     + [f"rank_{c}" for c in RANK_COLUMNS]
 )
 ACCESSIBILITY_ASSAYS = ("DNASE", "ATAC")
@@ -89,6 +89,13 @@ def abc_scores(accessibility: npt.NDArray[np.floating], distance: npt.NDArray[np
     product = np.clip(np.asarray(accessibility, dtype=np.float64), 0.0, None) * contact(distance, gamma, scale)
     total = np.nansum(product)
     return product / total if total > 0 else np.full_like(product, np.nan)
+
+
+def own_promoter(
+    start: npt.NDArray[np.integer], end: npt.NDArray[np.integer], tss: int, flank: int
+) -> npt.NDArray[np.bool_]:
+    """Elements (start/end, (n,)) overlapping the gene's own promoter, ``[tss - flank, tss + flank]``."""
+    return (np.asarray(start) <= tss + flank) & (np.asarray(end) > tss - flank)
 
 
 def add_ranks(table: pd.DataFrame, rank_by: str) -> pd.DataFrame:
@@ -179,6 +186,8 @@ class ContributionScorer:
                     "tss": plan.tss,
                     "strand": plan.strand,
                     "distance": el["distance"].to_numpy(),
+                    "own_promoter": own_promoter(el["start"].to_numpy(), el["end"].to_numpy(), plan.tss,
+                                                 self.cfg.promoter_bp),
                     "gene_signal": np.full(n, ref.signal[item]),
                 }
             )

@@ -42,10 +42,15 @@ def read_scores(path: str | os.PathLike[str]) -> pd.DataFrame:
     return frame
 
 
-def top_links(table: pd.DataFrame, score_column: str, top: int) -> pd.DataFrame:
-    """Each gene's ``top`` best-ranked elements (``rank`` column) whose ``score_column`` is above 0."""
-    keep = table["rank"].notna() & (table["rank"] <= top) & (table[score_column] > 0)
-    return table[keep.fillna(False).astype(bool)]
+def top_links(table: pd.DataFrame, score_column: str, top: int, promoters: bool = False) -> pd.DataFrame:
+    """Each gene's ``top`` best-ranked elements (``rank`` column) whose ``score_column`` is above 0;
+    the gene's own promoter (``own_promoter``) is not a link unless ``promoters``."""
+    keep = (table["rank"].notna() & (table[score_column] > 0)).fillna(False).astype(bool)
+    if not promoters:
+        keep &= ~table["own_promoter"].eq(True)
+    kept = table[keep]
+    order = kept.sort_values(["rank"], kind="stable").groupby("gene", sort=False).cumcount()
+    return kept[(order < top).reindex(kept.index).to_numpy()]
 
 
 def bedpe_frame(links: pd.DataFrame, score_column: str) -> pd.DataFrame:
@@ -72,9 +77,11 @@ def bedpe_frame(links: pd.DataFrame, score_column: str) -> pd.DataFrame:
     return frame.sort_values(["_order", "start1", "start2"], kind="stable").drop(columns="_order")[BEDPE_COLUMNS]
 
 
-def write_bedpe(path: str | os.PathLike[str], table: pd.DataFrame, score_column: str, top: int) -> int:
-    """Write the top links as headerless BEDPE; returns the number of links."""
-    frame = bedpe_frame(top_links(table, score_column, top), score_column)
+def write_bedpe(
+    path: str | os.PathLike[str], table: pd.DataFrame, score_column: str, top: int, promoters: bool = False
+) -> int:
+    """Write the top links (:func:`top_links`) as headerless BEDPE; returns the number of links."""
+    frame = bedpe_frame(top_links(table, score_column, top, promoters), score_column)
     with atomic_output(path) as tmp:
         frame.to_csv(tmp, sep="\t", index=False, header=False, float_format="%.6g")
     return len(frame)

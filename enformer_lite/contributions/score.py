@@ -133,7 +133,7 @@ def gather(
     if len(set(names)) != len(names):
         raise InputError("two chunks wrote a track of the same name")
     write_tsv(out_tsv, table)
-    n_links = write_bedpe(out_bedpe, table, cfg.rank_by, cfg.bedpe_top)
+    n_links = write_bedpe(out_bedpe, table, cfg.rank_by, cfg.bedpe_top, cfg.bedpe_promoters)
     with atomic_directory(out_tracks) as tmp:
         for file in files:
             shutil.copy2(file, tmp / file.name)
