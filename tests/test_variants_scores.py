@@ -109,7 +109,9 @@ def test_linear_model_scores_match_hand_computation(tmp_path: Path, genome: tupl
     ]
     near = gene_table.set_index("gene_id").loc["near"]
     far = gene_table.set_index("gene_id").loc["far"]
-    assert near["distance"] == bin_start + 3 - (pos - 1) and near["gene_strand"] == "+"
+    # distance along each gene's direction of transcription: + gene: variant − TSS; − gene: TSS − variant
+    assert near["distance"] == (pos - 1) - (bin_start + 3) and near["gene_strand"] == "+"
+    assert far["distance"] == (bin_start + 5 * BIN_SIZE) - (pos - 1) and far["gene_strand"] == "-"
     for t, track in enumerate(TRACKS[:2]):
         r = sum(bin_value(text, b, t) for b in range(variant_bin - 1, variant_bin + 2))
         a = sum(bin_value(alt_text, b, t) for b in range(variant_bin - 1, variant_bin + 2))

@@ -114,7 +114,8 @@ class BlockScorer:
         cols["gene_id"].extend(self.genes.gene_id[found.rows].tolist())
         cols["strand"].extend(self.genes.strand[found.rows].tolist())
         cols["tss"].extend(found.tss.tolist())
-        cols["distance"].extend((found.tss - allele.start).tolist())
+        downstream = np.where(self.genes.strand[found.rows] == "-", -1, 1)  # along the gene's transcription
+        cols["distance"].extend(((allele.start - found.tss) * downstream).tolist())
         cols["bin"].extend(found.bins.tolist())
 
 

@@ -10,8 +10,9 @@ Layout (N scored alleles, T tracks, K skipped alleles, M variant–gene pairs, T
 
 ``record`` is the 0-based record index in the VCF and ``alt_index`` the ALT's index in the
 record; ``pos`` is the 1-based VCF POS; ``ref``/``alt`` are as scored (reference first, see
-``flipped``); ``genes/allele`` is a row of ``/alleles``; ``distance`` is TSS minus the
-variant's 0-based start. Attributes: ``tracks`` (JSON tracks table), ``gene_tracks`` (JSON
+``flipped``); ``genes/allele`` is a row of ``/alleles``; ``distance`` is the variant's 0-based
+start relative to the TSS along the gene's direction of transcription (start − TSS on ``+``
+and ``.``, TSS − start on ``−``): negative upstream, positive downstream. Attributes: ``tracks`` (JSON tracks table), ``gene_tracks`` (JSON
 list of track indices of the gene scores), ``head``, ``window_length``, ``bin_size``,
 ``target_length``, ``grid``, ``settings`` (JSON scoring settings), ``vcf``, ``checkpoint``.
 Rows are in VCF order (record, then ALT).
