@@ -229,3 +229,18 @@ def test_iupac_codes_read_as_n_and_are_counted() -> None:
 
     assert list(encode("ACGTRYNacgtswk")) == [0, 1, 2, 3, 4, 4, 4, 0, 1, 2, 3, 4, 4, 4]
     assert count_ambiguous("ACGTRYNacgtswk") == 5  # R Y s w k; N is not ambiguous, it is unknown
+
+
+def test_track_plots_honour_missing_chrom_zero(tmp_path: Path) -> None:
+    from enformer_lite.data.regions import Region
+    from enformer_lite.plots.readers import observed_signal
+
+    path = tmp_path / "chr1_only.bw"
+    bw = pyBigWig.open(str(path), "w")
+    bw.addHeader([("chr1", 1000)])
+    bw.addEntries("chr1", 0, values=[2.0] * 10, span=100, step=100)
+    bw.close()
+    np.testing.assert_array_equal(observed_signal(path, Region("chr1", 0, 256), 128), [2.0, 2.0])
+    np.testing.assert_array_equal(observed_signal(path, Region("chrY", 0, 256), 128, "zero"), [0.0, 0.0])
+    with pytest.raises(InputError, match="no chromosome 'chrY'"):
+        observed_signal(path, Region("chrY", 0, 256), 128)

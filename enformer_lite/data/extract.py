@@ -65,6 +65,7 @@ def extract_chromosome(
     if rows and rows[0].start >= size:
         raise InputError(f"window {chrom}:{rows[0].start}-{rows[0].end} starts past the chromosome end ({size} bp)")
     targets = np.zeros((len(rows), spec.target_length, len(tracks)), dtype=np.float32)
+    empty = []
     for t, track in enumerate(tracks):
         bw = open_bigwig(track.file)
         try:
@@ -76,8 +77,13 @@ def extract_chromosome(
                 f"{track.file}: track {track.id!r} on {chrom} exceeds the float16 range after transform "
                 f"(max {np.abs(pooled).max():.4g}); lower its scale or set clip_soft/clip in the tracks table"
             )
+        if not pooled.any():
+            empty.append(track.id)
         for r, w in enumerate(rows):
             targets[r, :, t] = _window_targets(pooled, w, spec)
+    if empty:
+        log.warning("%s: %d of %d track(s) have no signal (all 0 or NaN) on the whole chromosome: %s", chrom,
+                    len(empty), len(tracks), ", ".join(empty[:10]) + (", ..." if len(empty) > 10 else ""))
     codes = fetch_codes(fasta, chrom, 0, rows[-1].end) if rows else np.empty(0, np.uint8)
     ambiguous = count_ambiguous(fasta[chrom][:]) if rows else 0
     if ambiguous:

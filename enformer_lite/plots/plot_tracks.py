@@ -38,13 +38,14 @@ class ObservedTrack:
     path: str
     assay: str = ""
     strand: str = "."
+    missing_chrom: str = "error"
 
 
 def observed_tracks(tracks_table: str | None, bigwigs: Mapping[str, str]) -> list[ObservedTrack]:
     """Tracks from a tracks table (``file`` column) followed by single bigWigs (id → path)."""
     out = []
     if tracks_table:
-        out += [ObservedTrack(t.id, t.file, t.assay, t.strand) for t in read_tracks_table(tracks_table)]
+        out += [ObservedTrack(t.id, t.file, t.assay, t.strand, t.missing_chrom) for t in read_tracks_table(tracks_table)]
     out += [ObservedTrack(i, p) for i, p in bigwigs.items()]
     return out
 
@@ -65,7 +66,7 @@ def collect_signals(
     for track in observed:
         entry = by_id.setdefault(track.id, {"assay": track.assay, "strand": track.strand})
         entry["assay"] = entry["assay"] or track.assay
-        entry["observed"] = observed_signal(track.path, region, bin_size)
+        entry["observed"] = observed_signal(track.path, region, bin_size, track.missing_chrom)
     order = list(only) or list(by_id)
     unknown = [i for i in order if i not in by_id]
     if unknown:

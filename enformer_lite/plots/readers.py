@@ -9,6 +9,8 @@ mean per base pair over the bin, the scale a genome browser shows for a bigWig
 
 from __future__ import annotations
 
+import logging
+
 import os
 
 import numpy as np
@@ -19,6 +21,9 @@ from enformer_lite.data.bigwig import open_bigwig
 from enformer_lite.errors import InputError
 from enformer_lite.data.fasta import resolve_chrom
 from enformer_lite.data.regions import Region
+
+log = logging.getLogger(__name__)
+
 
 def on_bins(region: Region, bin_size: int) -> Region:
     """The smallest region on the ``bin_size`` grid that contains ``region``."""
@@ -36,19 +41,25 @@ def overlapping(intervals: pd.DataFrame, region: Region) -> pd.DataFrame:
     return intervals[keep].reset_index(drop=True)
 
 
-def observed_signal(path: str | os.PathLike[str], region: Region, bin_size: int) -> npt.NDArray[np.float32]:
+def observed_signal(
+    path: str | os.PathLike[str], region: Region, bin_size: int, missing_chrom: str = "error"
+) -> npt.NDArray[np.float32]:
     """Mean per-base value of a bigWig in each ``bin_size`` bin of ``region``, shape (ceil(length / bin_size),).
 
     Bases without data (NaN) and positions past the chromosome end count as 0;
-    ``chr1``/``1`` spellings are matched. InputError when the chromosome is absent.
+    ``chr1``/``1`` spellings are matched. A chromosome the bigWig lacks is an InputError, or
+    zeros (logged) with ``missing_chrom="zero"`` as in the tracks table.
     """
     bw = open_bigwig(str(path))
+    n_bins = -(-(region.end - region.start) // bin_size)
     try:
         chrom = resolve_chrom(region.chrom, bw.chroms())
         if chrom is None:
+            if missing_chrom == "zero":
+                log.warning("%s: no chromosome %s; drawn as 0 (missing_chrom=zero)", path, region.chrom)
+                return np.zeros(n_bins, dtype=np.float32)
             raise InputError(f"{path}: no chromosome {region.chrom!r} (nor an alias) in the bigWig")
         size = bw.chroms(chrom)
-        n_bins = -(-(region.end - region.start) // bin_size)
         values = np.zeros(n_bins * bin_size, dtype=np.float32)
         lo, hi = min(region.start, size), min(region.end, size)
         if hi > lo:
