@@ -244,3 +244,43 @@ def test_track_plots_honour_missing_chrom_zero(tmp_path: Path) -> None:
     np.testing.assert_array_equal(observed_signal(path, Region("chrY", 0, 256), 128, "zero"), [0.0, 0.0])
     with pytest.raises(InputError, match="no chromosome 'chrY'"):
         observed_signal(path, Region("chrY", 0, 256), 128)
+
+
+VCF_HEADER = "##fileformat=VCFv4.2\n##contig=<ID=chr1>\n##contig=<ID=chr2>\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+
+
+def _records(path: Path) -> int:
+    from enformer_lite.variants.alleles import iter_records
+
+    return sum(1 for _ in iter_records(path))
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ("chr1\t50\t.\tA\tC\t.\t.\t.\nchr1\t20\t.\tA\tC\t.\t.\t.\n", r"record 2 \(chr1:20\): the VCF is not sorted \(after chr1:50\)"),
+    ("chr1\t5\t.\tA\tC\t.\t.\t.\nchr2\t5\t.\tA\tC\t.\t.\t.\nchr1\t9\t.\tA\tC\t.\t.\t.\n",
+     r"record 3 \(chr1:9\): the VCF is not sorted \(chr1 comes again after chr2\)"),
+    ("chr1\t0\t.\tA\tC\t.\t.\t.\n", r"record 1 \(chr1:0\): POS must be ≥ 1"),
+])
+def test_vcf_order_and_positions_are_checked_before_scoring(tmp_path: Path, body: str, message: str) -> None:
+    vcf = tmp_path / "calls.vcf"
+    vcf.write_text(VCF_HEADER + body)
+    with pytest.raises(InputError, match=message):
+        _records(vcf)
+
+
+def test_vcf_without_chrom_line_is_named(tmp_path: Path) -> None:
+    vcf = tmp_path / "calls.vcf"
+    vcf.write_text(VCF_HEADER.replace("#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n", "") + "chr1\t5\t.\tA\tC\t.\t.\t.\n")
+    with pytest.raises(InputError, match="calls.vcf: .*no #CHROM line"):
+        _records(vcf)
+
+
+def test_truncated_bgzip_vcf_is_named(tmp_path: Path) -> None:
+    plain = tmp_path / "calls.vcf"
+    plain.write_text(VCF_HEADER + "".join(f"chr1\t{p}\t.\tA\tC\t.\t.\t.\n" for p in range(1, 3000)))
+    pysam_module = pytest.importorskip("pysam")
+    pysam_module.tabix_compress(str(plain), str(tmp_path / "calls.vcf.gz"))
+    data = (tmp_path / "calls.vcf.gz").read_bytes()
+    (tmp_path / "cut.vcf.gz").write_bytes(data[: len(data) // 2])
+    with pytest.raises(InputError, match="cut.vcf.gz"):
+        _records(tmp_path / "cut.vcf.gz")

@@ -95,7 +95,25 @@ def open_vcf(path: str | os.PathLike[str]) -> cyvcf2.VCF:
     try:
         return cyvcf2.VCF(str(vcf), lazy=True, threads=1)
     except Exception as err:  # cyvcf2 raises OSError or a bare Exception, depending on the fault
-        raise InputError(f"{vcf}: not a readable VCF: {err}") from err
+        raise InputError(f"{vcf}: not a readable VCF: {_header_problem(vcf) or err}") from err
+
+
+def _header_problem(vcf: Path) -> str:
+    """Why a VCF's header cannot be read, in words, where that can be told ("" otherwise)."""
+    raw = vcf.read_bytes()[: 1 << 20]
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            text = gzip.decompress(vcf.read_bytes()).decode("utf-8", "replace")
+        except (OSError, EOFError):
+            return "the gzip/bgzip file is truncated or corrupt"
+    else:
+        text = raw.decode("utf-8", "replace")
+    lines = text.splitlines()
+    if not lines or not lines[0].startswith("##fileformat=VCF"):
+        return "the first line is not ##fileformat=VCFv4.x"
+    if not any(line.startswith("#CHROM") for line in lines if line.startswith("#")):
+        return "the header has no #CHROM line (the column names)"
+    return ""
 
 
 def _record_line(path: Path, record: int) -> tuple[int, str]:
@@ -124,6 +142,8 @@ def iter_records(
     vcf = Path(path)
     reader = reader if reader is not None else open_vcf(vcf)
     index = 0
+    last: tuple[str, int] = ("", 0)
+    finished: set[str] = set()
     try:
         while stop is None or index < stop:
             try:
@@ -133,9 +153,18 @@ def iter_records(
             except Exception as err:
                 line, text = _record_line(vcf, index)
                 raise InputError(f"{vcf} line {line} (record {index + 1}): malformed VCF record {text[:200]!r}: {err}") from err
+            if variant.POS < 1:
+                raise InputError(f"{vcf} record {index + 1} ({variant.CHROM}:{variant.POS}): POS must be ≥ 1")
+            if variant.CHROM != last[0]:
+                if variant.CHROM in finished:
+                    raise InputError(f"{vcf} record {index + 1} ({variant.CHROM}:{variant.POS}): the VCF is not sorted "
+                                     f"({variant.CHROM} comes again after {last[0]}); sort it, e.g. bcftools sort")
+                finished.add(last[0])
+            elif variant.POS < last[1]:
+                raise InputError(f"{vcf} record {index + 1} ({variant.CHROM}:{variant.POS}): the VCF is not sorted "
+                                 f"(after {last[0]}:{last[1]}); sort it, e.g. bcftools sort")
+            last = (variant.CHROM, variant.POS)
             if index >= start:
-                if variant.POS < 1:
-                    raise InputError(f"{vcf} record {index + 1} ({variant.CHROM}:{variant.POS}): POS must be ≥ 1")
                 yield index, variant
             index += 1
     finally:
