@@ -112,12 +112,14 @@ def test_linear_model_scores_match_hand_computation(tmp_path: Path, genome: tupl
     # distance along each gene's direction of transcription: + gene: variant − TSS; − gene: TSS − variant
     assert near["distance"] == (pos - 1) - (bin_start + 3) and near["gene_strand"] == "+"
     assert far["distance"] == (bin_start + 5 * BIN_SIZE) - (pos - 1) and far["gene_strand"] == "-"
-    for t, track in enumerate(TRACKS[:2]):
-        r = sum(bin_value(text, b, t) for b in range(variant_bin - 1, variant_bin + 2))
-        a = sum(bin_value(alt_text, b, t) for b in range(variant_bin - 1, variant_bin + 2))
-        assert near[f"delta:{track.id}"] == pytest.approx(a - r, abs=1e-4)
-        assert near[f"log2fc:{track.id}"] == pytest.approx(math.log2(1 + a) - math.log2(1 + r), abs=1e-5)
-        assert far[f"delta:{track.id}"] == pytest.approx(0.0, abs=1e-5)
+    # each stranded CAGE track scores only the genes on its strand: near (+) on cage_plus, far (-) on cage_minus
+    t = 0
+    r = sum(bin_value(text, b, t) for b in range(variant_bin - 1, variant_bin + 2))
+    a = sum(bin_value(alt_text, b, t) for b in range(variant_bin - 1, variant_bin + 2))
+    assert near["delta:cage_plus"] == pytest.approx(a - r, abs=1e-4)
+    assert near["log2fc:cage_plus"] == pytest.approx(math.log2(1 + a) - math.log2(1 + r), abs=1e-5)
+    assert far["delta:cage_minus"] == pytest.approx(0.0, abs=1e-5)
+    assert all(math.isnan(v) for v in (near["delta:cage_minus"], near["log2fc:cage_minus"], far["delta:cage_plus"]))
 
 
 def test_allele_scores_by_hand() -> None:

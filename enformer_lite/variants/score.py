@@ -60,7 +60,8 @@ class BlockScorer:
 
     Attributes:
         layout: the model's window geometry with the centring grid ``cfg.grid``.
-        gene_tracks: (Tg,) indices of the tracks that get per-gene scores (none without ``genes``).
+        gene_tracks: (Tg,) indices of the tracks that get per-gene scores (none without ``genes``);
+            a stranded track (``+``/``-``) is scored only for genes on its strand, NaN for the others.
     """
 
     def __init__(self, fasta: pyfaidx.Fasta, trained: TrainedModel, cfg: ScoreConfig, genes: TSSIndex | None = None) -> None:
@@ -72,6 +73,7 @@ class BlockScorer:
         self.genes = genes
         selected = [t.index for t in trained.tracks if not cfg.gene_assays or t.assay in cfg.gene_assays]
         self.gene_tracks = np.asarray(selected if genes is not None else [], dtype=np.intp)
+        self._gene_track_strand = np.array([trained.tracks[i].strand for i in self.gene_tracks], dtype=str)
         self.predictor = Predictor(trained, TTAConfig(cfg.reverse_complement, cfg.shifts))
 
     def score(self, alleles: Sequence[Allele]) -> BlockScores:
@@ -109,7 +111,13 @@ class BlockScorer:
         found = self.genes.in_target(allele.chrom, window_start, self.layout.geometry)
         if not len(found.rows):
             return
-        values.append(gene_scores(ref[:, self.gene_tracks], alt[:, self.gene_tracks], found.bins, self.cfg.tss_half_bins))
+        scores = gene_scores(ref[:, self.gene_tracks], alt[:, self.gene_tracks], found.bins, self.cfg.tss_half_bins)
+        # a stranded track scores only genes on its own strand; the other strand's rows are NaN (NA)
+        gene_strand = self.genes.strand[found.rows][:, None]
+        track_strand = self._gene_track_strand[None, :]
+        other = np.isin(track_strand, ("+", "-")) & (track_strand != gene_strand)
+        scores[:, :, :][np.broadcast_to(other[:, None, :], scores.shape)] = np.nan
+        values.append(scores)
         cols["allele"].extend([row] * len(found.rows))
         cols["gene_id"].extend(self.genes.gene_id[found.rows].tolist())
         cols["strand"].extend(self.genes.strand[found.rows].tolist())
