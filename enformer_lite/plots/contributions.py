@@ -9,7 +9,6 @@ bigWigs holding gradient × input per base over each gene's window.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
+from enformer_lite.contributions.outputs import track_file_name
 from enformer_lite.data.bigwig import open_bigwig
 from enformer_lite.errors import InputError
 from enformer_lite.plots.style import GAIN_COLOUR, LOSS_COLOUR, WIDTH, message_figure, stacked_panels, styled
@@ -50,7 +50,7 @@ class GeneContributions:
 
 def track_file(tracks_dir: str | os.PathLike[str], gene: str) -> Path:
     """The bigWig of ``gene`` in the tracks directory (unsafe characters of the id become ``_``)."""
-    return Path(tracks_dir) / (re.sub(r"[^A-Za-z0-9._-]", "_", gene) + ".bw")
+    return Path(tracks_dir) / track_file_name(gene)
 
 
 def binned_track(path: str | os.PathLike[str], chrom: str) -> tuple[Region, npt.NDArray[np.float64], int]:
