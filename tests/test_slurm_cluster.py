@@ -294,8 +294,8 @@ def h5_differences(a: Path, b: Path) -> list[str]:
             if isinstance(oa, h5py.Dataset):
                 if oa.dtype != ob.dtype or oa.shape != ob.shape:
                     diffs.append(f"{name}: {oa.dtype}{oa.shape} vs {ob.dtype}{ob.shape}")
-                elif not np.array_equal(oa[()], ob[()]):
-                    diffs.append(f"{name}: values differ")
+                elif not np.array_equal(oa[()], ob[()], equal_nan=oa.dtype.kind in "fc"):
+                    diffs.append(f"{name}: values differ")  # NaN (no score) equals NaN at the same place
     return diffs
 
 
