@@ -18,8 +18,7 @@ import numpy as np
 from enformer_lite.atomic import atomic_output
 from enformer_lite.data.bigwig import open_bigwig, pooled_chromosome
 from enformer_lite.errors import InputError
-from enformer_lite.data.fasta import fetch_codes, open_fasta
-from enformer_lite.data.sequence import count_ambiguous
+from enformer_lite.data.fasta import fetch_codes_counted, open_fasta
 from enformer_lite.data.h5 import create_datasets, window_records, write_attrs
 from enformer_lite.data.tracks import FLOAT16_MAX, TrackSpec, tracks_from_json
 from enformer_lite.data.windows import Window, WindowSpec
@@ -84,8 +83,7 @@ def extract_chromosome(
     if empty:
         log.warning("%s: %d of %d track(s) have no signal (all 0 or NaN) on the whole chromosome: %s", chrom,
                     len(empty), len(tracks), ", ".join(empty[:10]) + (", ..." if len(empty) > 10 else ""))
-    codes = fetch_codes(fasta, chrom, 0, rows[-1].end) if rows else np.empty(0, np.uint8)
-    ambiguous = count_ambiguous(fasta[chrom][:]) if rows else 0
+    codes, ambiguous = fetch_codes_counted(fasta, chrom, 0, rows[-1].end) if rows else (np.empty(0, np.uint8), 0)
     if ambiguous:
         log.warning("%s: %s has %d IUPAC ambiguity code(s) (R, Y, ...); read as N", fasta_path, chrom, ambiguous)
     with atomic_output(out_path) as tmp, h5py.File(tmp, "w") as h5:

@@ -12,7 +12,7 @@ import numpy.typing as npt
 import pyfaidx
 
 from enformer_lite.errors import InputError
-from enformer_lite.data.sequence import N_CODE, encode
+from enformer_lite.data.sequence import N_CODE, count_ambiguous, encode
 
 log = logging.getLogger(__name__)
 
@@ -96,9 +96,17 @@ def fetch_codes(fasta: pyfaidx.Fasta, chrom: str, start: int, end: int) -> npt.N
 
     Positions before 0 or past the chromosome end are filled with N (code 4).
     """
+    return fetch_codes_counted(fasta, chrom, start, end)[0]
+
+
+def fetch_codes_counted(fasta: pyfaidx.Fasta, chrom: str, start: int, end: int) -> tuple[npt.NDArray[np.uint8], int]:
+    """:func:`fetch_codes` and the number of IUPAC ambiguity codes among the bases read (stored as N)."""
     size = len(fasta[chrom])
     out = np.full(end - start, N_CODE, dtype=np.uint8)
     lo, hi = max(start, 0), min(end, size)
+    ambiguous = 0
     if hi > lo:
-        out[lo - start : hi - start] = encode(fasta[chrom][lo:hi])
-    return out
+        text = fasta[chrom][lo:hi]
+        out[lo - start : hi - start] = encode(text)
+        ambiguous = count_ambiguous(text)
+    return out, ambiguous

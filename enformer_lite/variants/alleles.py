@@ -100,18 +100,20 @@ def open_vcf(path: str | os.PathLike[str]) -> cyvcf2.VCF:
 
 def _header_problem(vcf: Path) -> str:
     """Why a VCF's header cannot be read, in words, where that can be told ("" otherwise)."""
-    raw = vcf.read_bytes()[: 1 << 20]
-    if raw[:2] == b"\x1f\x8b":
-        try:
-            text = gzip.decompress(vcf.read_bytes()).decode("utf-8", "replace")
-        except (OSError, EOFError):
-            return "the gzip/bgzip file is truncated or corrupt"
-    else:
-        text = raw.decode("utf-8", "replace")
-    lines = text.splitlines()
-    if not lines or not lines[0].startswith("##fileformat=VCF"):
+    with open(vcf, "rb") as handle:
+        compressed = handle.read(2) == b"\x1f\x8b"
+    header: list[str] = []
+    try:
+        with (gzip.open if compressed else open)(vcf, "rt", errors="replace") as handle:
+            for line in handle:  # the header only: reading stops at the first record
+                if not line.startswith("#"):
+                    break
+                header.append(line)
+    except (OSError, EOFError):
+        return "the gzip/bgzip file is truncated or corrupt"
+    if not header or not header[0].startswith("##fileformat=VCF"):
         return "the first line is not ##fileformat=VCFv4.x"
-    if not any(line.startswith("#CHROM") for line in lines if line.startswith("#")):
+    if not any(line.startswith("#CHROM") for line in header):
         return "the header has no #CHROM line (the column names)"
     return ""
 

@@ -116,7 +116,7 @@ class BlockScorer:
         gene_strand = self.genes.strand[found.rows][:, None]
         track_strand = self._gene_track_strand[None, :]
         other = np.isin(track_strand, ("+", "-")) & (track_strand != gene_strand)
-        scores[:, :, :][np.broadcast_to(other[:, None, :], scores.shape)] = np.nan
+        scores[np.broadcast_to(other[:, None, :], scores.shape)] = np.nan
         values.append(scores)
         cols["allele"].extend([row] * len(found.rows))
         cols["gene_id"].extend(self.genes.gene_id[found.rows].tolist())
