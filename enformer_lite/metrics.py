@@ -18,5 +18,7 @@ def track_pearson(num_outputs: int = 1) -> PearsonCorrCoef:
 
 
 def update_pearson(metric: PearsonCorrCoef, pred: torch.Tensor, target: torch.Tensor) -> None:
-    """Add (N,) or (N, num_outputs) predictions and targets, as float64."""
+    """Add (N,) or (N, num_outputs) predictions and targets, as float64 (nothing when N is 0)."""
+    if pred.shape[0] == 0:
+        return
     metric.update(pred.detach().to(torch.float64), target.detach().to(torch.float64))

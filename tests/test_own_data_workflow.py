@@ -1,7 +1,8 @@
 """The README's "Use your own data" route, run as a user runs it: one genome named hg38, a bgzipped
 FASTA with bare chromosome names and an alt contig, bigWigs with chr names, a GENCODE-style GTF of
-gene bodies, a VCF with chr names; `snakemake --cores 2 --configfile my.yaml` from the repository
-root (a copy of it for the real run). Nothing of the demo may appear.
+gene bodies (protein-coding genes kept), an ENCODE-style gzipped blacklist with chr names, a VCF
+with chr names; `snakemake --cores 2 --configfile my.yaml` from the repository root (a copy of it
+for the real run). Nothing of the demo may appear.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from test_slurm_cluster import copy_checkout
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_WORDS = ("resources/demo", "resources/ci", "mouse", "rule simulate", "human")
+BLACKLIST = [("3", 200_000), ("3", 333_333), ("1", 150_000)]  # (chrom as in the FASTA, start); 700 bp each
 
 
 def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
@@ -53,11 +55,14 @@ def user_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     genes = pd.read_csv(world / "human" / "genes.bed", sep="\t", header=None,
                         names=["chrom", "tss", "end", "gene_id", "score", "strand"])
     lines = ["##description: test annotation (GENCODE-style)"]
-    for g in genes.itertuples():
+    for i, g in enumerate(genes.itertuples()):
         start, end = (g.tss + 1, g.tss + 3000) if g.strand == "+" else (max(1, g.tss - 2999), g.tss + 1)
+        gene_type = "lncRNA" if i % 5 == 4 else "protein_coding"
         lines.append(f'{g.chrom}\tHAVANA\tgene\t{start}\t{end}\t.\t{g.strand}\t.\t'
-                     f'gene_id "{g.gene_id}.1"; gene_type "protein_coding"; gene_name "{g.gene_id}";')
+                     f'gene_id "{g.gene_id}.1"; gene_type "{gene_type}"; gene_name "{g.gene_id}";')
     (data / "genes.gtf.gz").write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
+    (data / "blacklist.bed.gz").write_bytes(gzip.compress("".join(
+        f"chr{chrom}\t{start}\t{start + 700}\tHigh Signal Region\n" for chrom, start in BLACKLIST).encode()))
     shutil.copy(world / "human" / "candidates.bed", data / "dnase_peaks.bed")
     shutil.copy(world / "human" / "variants.vcf.gz", data / "calls.vcf.gz")
     config = {
@@ -65,6 +70,7 @@ def user_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "fasta": str(data / "GRCh38.fa.gz"), "tracks": str(data / "tracks.tsv"),
             "genes": str(data / "genes.gtf.gz"), "candidates": str(data / "dnase_peaks.bed"),
             "splits": {"valid": ["2"], "test": ["3"]},
+            "gene_types": ["protein_coding"], "blacklist": str(data / "blacklist.bed.gz"),
         }},
         "windows": {"stride": 131072},
         "model": {"preset": "tiny"},
@@ -116,12 +122,35 @@ def test_alt_contigs_take_no_part(finished: Path) -> None:
 def test_gtf_tss_equal_an_independent_reading(finished: Path, user_data: Path) -> None:
     expected = {}
     for line in gzip.decompress((user_data / "data/genes.gtf.gz").read_bytes()).decode().splitlines():
-        if line.startswith("#"):
+        if line.startswith("#") or 'gene_type "protein_coding"' not in line:
             continue
         cols = line.split("\t")
         gene = cols[8].split('gene_id "')[1].split('"')[0]
         expected[gene] = (cols[0].removeprefix("chr"), int(cols[3]) - 1 if cols[6] == "+" else int(cols[4]) - 1)
+    prepared = pd.read_csv(finished / "results/hg38/genes.bed", sep="\t", header=None, dtype={0: str},
+                           names=["chrom", "tss", "end", "gene_id", "score", "strand"])
+    assert {g.gene_id: (g.chrom, g.tss) for g in prepared.itertuples()} == expected
     tss = pd.read_csv(finished / "results/eval/hg38.tss.tsv", sep="\t", dtype={"chrom": str})
     assert len(tss)
     for row in tss.drop_duplicates("gene_id").itertuples():
         assert (row.chrom, row.tss) == expected[row.gene_id]
+
+
+def test_blacklisted_bins_are_masked(finished: Path) -> None:
+    import h5py
+
+    with h5py.File(finished / "results/hg38/data.h5") as h5:
+        windows, mask = h5["windows"][:], h5["target_mask"][:]
+        bin_size, length, target = (int(h5.attrs[k]) for k in ("bin_size", "window_length", "target_length"))
+    crop = (length // bin_size - target) // 2
+    hits = 0
+    for window, row in zip(windows, mask):
+        first = int(window["start"]) // bin_size + crop
+        for chrom, start in BLACKLIST:
+            if window["chrom"].decode() != chrom:
+                continue
+            for b in range(start // bin_size, -(-(start + 700) // bin_size)):
+                if first <= b < first + target:
+                    assert row[b - first] == 0
+                    hits += 1
+    assert hits > 0

@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "windows": "tile a genome into windows and assign splits",
     "extract": "extract one chromosome's windows into HDF5",
     "merge": "merge per-chromosome HDF5 parts into one dataset",
+    "genes": "one TSS per gene (from BED, GTF or GFF3) as BED6 named as in the FASTA",
     "import-weights": "convert enformer-pytorch weights into an enformer-lite model file",
     "train": "train the model on one data.h5 per organism (resumes a killed run)",
     "evaluate": "score a checkpoint on the test windows: Pearson per track and at TSSs",

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 
 from enformer_lite.cli.windows import add_window_arguments, window_spec
+from enformer_lite.data.blacklist import read_blacklist
 from enformer_lite.data.extract import extract_chromosome
+from enformer_lite.data.fasta import open_fasta
 from enformer_lite.data.tracks import read_tracks_table
 from enformer_lite.data.windows import read_bed
 
@@ -17,10 +19,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--chrom", required=True, help="chromosome to extract")
     parser.add_argument("--genome", required=True, help="genome/organism name stored in the file")
     parser.add_argument("--out", required=True, help="output HDF5 part")
+    parser.add_argument("--blacklist", help="BED (plain or gzip) of regions whose target bins are masked")
     add_window_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
+    blacklist = read_blacklist(args.blacklist, open_fasta(args.fasta).keys()) if args.blacklist else None
     extract_chromosome(
         args.fasta,
         read_tracks_table(args.tracks),
@@ -29,5 +33,6 @@ def run(args: argparse.Namespace) -> int:
         window_spec(args),
         args.genome,
         args.out,
+        blacklist,
     )
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from enformer_lite.data.blacklist import BLACKLIST_MODES
 from enformer_lite.data.windows import PRIMARY_CHROMS, WindowSpec, write_windows
 
 
@@ -31,9 +32,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--chroms", default=PRIMARY_CHROMS, metavar="REGEX",
                         help="FASTA records whose whole name matches take part (default: primary chromosomes, "
                              "no alt/random/Un/EBV/decoy records)")
+    parser.add_argument("--blacklist", help="BED (plain or gzip) of regions to leave out")
+    parser.add_argument("--blacklist-mode", choices=BLACKLIST_MODES, default="mask",
+                        help="drop: leave out windows whose target bins the blacklist touches; "
+                             "mask (default): keep them (extract masks those bins)")
     add_window_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    write_windows(args.fasta, window_spec(args), args.valid, args.test, args.exclude, args.out, args.chroms)
+    write_windows(args.fasta, window_spec(args), args.valid, args.test, args.exclude, args.out, args.chroms,
+                  args.blacklist, args.blacklist_mode)
     return 0

@@ -25,7 +25,8 @@ class WindowRows(Dataset):
     """Rows ``indices`` of one organism's ``data.h5``.
 
     Item ``k`` is a dict with ``x`` float32 one-hot (L, 4), ``y`` float32
-    (target_length, T), ``organism`` (str) and ``index`` (row in the file).
+    (target_length, T), ``mask`` float32 (target_length,) (1 where the bin counts; all 1
+    for files without ``target_mask``), ``organism`` (str) and ``index`` (row in the file).
     """
 
     def __init__(self, meta: H5Meta, indices: Sequence[int] | npt.NDArray[np.integer], organism: str) -> None:
@@ -49,17 +50,24 @@ class WindowRows(Dataset):
             self._pid = os.getpid()
         return self._handle
 
-    def read(self, k: int) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.float32]]:
-        """Raw codes (L,) uint8 and targets (target_length, T) float32 of item ``k``."""
+    def read(self, k: int) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+        """Raw codes (L,) uint8, targets (target_length, T) float32 and mask (target_length,) float32 of item ``k``."""
         row = int(self.indices[k])
         handle = self._file()
-        return handle["sequence"][row], handle["targets"][row].astype(np.float32)
+        if self.meta.has_mask:
+            mask = handle["target_mask"][row].astype(np.float32)
+        else:
+            mask = np.ones(self.meta.target_length, dtype=np.float32)
+        return handle["sequence"][row], handle["targets"][row].astype(np.float32), mask
 
-    def item(self, k: int, codes: npt.NDArray[np.uint8], targets: npt.NDArray[np.float32]) -> dict[str, Any]:
-        """The item dict of row ``k`` from its (possibly augmented) codes and targets."""
+    def item(
+        self, k: int, codes: npt.NDArray[np.uint8], targets: npt.NDArray[np.float32], mask: npt.NDArray[np.float32]
+    ) -> dict[str, Any]:
+        """The item dict of row ``k`` from its (possibly augmented) codes, targets and mask."""
         return {
             "x": torch.from_numpy(one_hot(codes)),
             "y": torch.from_numpy(np.ascontiguousarray(targets)),
+            "mask": torch.from_numpy(np.ascontiguousarray(mask)),
             "organism": self.organism,
             "index": int(self.indices[k]),
         }
@@ -82,6 +90,7 @@ def collate_organism_batch(items: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return {
         "x": torch.stack([item["x"] for item in items]),
         "y": torch.stack([item["y"] for item in items]),
+        "mask": torch.stack([item["mask"] for item in items]),
         "organism": items[0]["organism"],
         "index": torch.tensor([item["index"] for item in items], dtype=torch.int64),
     }

@@ -17,9 +17,11 @@ import numpy as np
 
 from enformer_lite.atomic import atomic_output
 from enformer_lite.data.bigwig import open_bigwig, pooled_chromosome
+from enformer_lite.data.blacklist import Blacklist
 from enformer_lite.errors import InputError
 from enformer_lite.data.fasta import fetch_codes_counted, open_fasta
 from enformer_lite.data.h5 import create_datasets, window_records, write_attrs
+from enformer_lite.data.target_mask import valid_bins
 from enformer_lite.data.tracks import FLOAT16_MAX, TrackSpec, tracks_from_json
 from enformer_lite.data.windows import Window, WindowSpec
 
@@ -47,11 +49,14 @@ def extract_chromosome(
     spec: WindowSpec,
     genome: str,
     out_path: str | os.PathLike[str],
+    blacklist: Blacklist | None = None,
 ) -> int:
     """Write the windows of ``chrom`` to an HDF5 part file; returns the number of rows.
 
     Each track's chromosome is read once (in chunks) and pooled; windows then
     slice the pooled bins, so overlapping windows cost no extra bigWig reads.
+    Target bins that are mostly N, past the chromosome end or touched by ``blacklist``
+    get 0 in ``target_mask``.
     """
     fasta = open_fasta(fasta_path)
     if chrom not in fasta.keys():
@@ -86,12 +91,19 @@ def extract_chromosome(
     codes, ambiguous = fetch_codes_counted(fasta, chrom, 0, rows[-1].end) if rows else (np.empty(0, np.uint8), 0)
     if ambiguous:
         log.warning("%s: %s has %d IUPAC ambiguity code(s) (R, Y, ...); read as N", fasta_path, chrom, ambiguous)
+    valid = valid_bins(codes, chrom, spec.bin_size, blacklist)
+    first_bins = [w.start // spec.bin_size + spec.geometry.crop for w in rows]
+    mask = np.stack([valid[f : f + spec.target_length] for f in first_bins]) if rows else np.zeros((0, spec.target_length), bool)
+    if rows and not mask.all():
+        log.info("%s: %d of %d target bins masked (mostly N, past the chromosome end%s)", chrom,
+                 int(mask.size - mask.sum()), mask.size, " or blacklisted" if blacklist is not None else "")
     with atomic_output(out_path) as tmp, h5py.File(tmp, "w") as h5:
         create_datasets(h5, len(rows), spec.geometry, len(tracks))
         for lo in range(0, len(rows), WRITE_BLOCK):
             block = rows[lo : lo + WRITE_BLOCK]
             h5["sequence"][lo : lo + len(block)] = np.stack([codes[w.start : w.end] for w in block])
         h5["targets"][...] = targets.astype(np.float16)
+        h5["target_mask"][...] = mask.astype(np.uint8)
         h5.create_dataset("windows", data=window_records(rows), track_times=False)
         write_attrs(h5, genome, spec.geometry, tracks, fingerprint="")
     log.info("%s: %d windows, %d tracks written to %s", chrom, len(rows), len(tracks), out_path)
@@ -152,6 +164,7 @@ def merge_parts(part_paths: Sequence[str], out_path: str | os.PathLike[str], fas
                     mask, chunk = h5["sequence"].id.read_direct_chunk((r, 0))
                     out["sequence"].id.write_direct_chunk((row + r, 0), chunk, mask)
                 out["targets"][row : row + n] = h5["targets"][...]
+                out["target_mask"][row : row + n] = h5["target_mask"][...] if "target_mask" in h5 else 1
                 records.append(h5["windows"][...])
             row += n
         out.create_dataset("windows", data=np.concatenate(records), track_times=False)

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from enformer_lite.atomic import atomic_output
 from enformer_lite.data.annotation import annotation_format, read_annotation_genes
 from enformer_lite.data.bed import bed_records, require_unique
 from enformer_lite.data.fasta import resolve_chrom
@@ -70,8 +71,9 @@ def read_genes(
 
     With ``sizes`` (FASTA chromosome sizes), chromosome names are harmonised with the FASTA
     (``chr1`` ↔ ``1``, ``chrM`` ↔ ``MT``); genes on a chromosome the FASTA lacks, or whose TSS
-    lies past the chromosome end, are skipped, each named in the log with the file, and counted.
-    A size of None (a chromosome known only by name, e.g. from a ``data.h5``) skips the end check.
+    lies past the chromosome end, are skipped, each named in the log with the file, and counted
+    (:func:`place_on_fasta` also returns them). A size of None (a chromosome known only by name,
+    e.g. from a ``data.h5``) skips the end check.
     """
     select = select or GeneFilter()
     fmt = annotation_format(path)
@@ -81,22 +83,45 @@ def read_genes(
         genes = read_genes_bed(path)
     else:
         genes = read_annotation_genes(path, select.gene_types, select.transcript_tags)
-    if sizes is None:
-        return genes
+    return genes if sizes is None else place_on_fasta(genes, sizes, path)[0]
+
+
+SKIPPED_COLUMNS = ["gene_id", "chrom", "tss", "strand", "reason", "file"]
+
+
+def place_on_fasta(
+    genes: pd.DataFrame, sizes: Mapping[str, int | None], path: str | os.PathLike[str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Genes (:data:`GENE_COLUMNS`, read from ``path``) named as in the FASTA, and the skipped ones.
+
+    Returns ``(kept, skipped)``: ``kept`` with FASTA chromosome names; ``skipped`` with
+    :data:`SKIPPED_COLUMNS` (reason: chromosome not in the FASTA, or TSS past its end). The
+    first :data:`MAX_LOGGED` skips are named in the log and all are counted.
+    """
     mapping = {name: resolve_chrom(name, sizes) for name in genes["chrom"].unique()}
     chrom = genes["chrom"].map(mapping)
     unknown = chrom.isna().to_numpy()
     past_end = np.zeros(len(genes), dtype=bool)
     limit = chrom[~unknown].map(lambda c: sizes[c] if sizes[c] is not None else np.iinfo(np.int64).max)
     past_end[~unknown] = genes["tss"].to_numpy()[~unknown] >= limit.to_numpy(dtype=np.int64)
+    skipped = []
     for reason, mask in (("chromosome not in the FASTA", unknown), ("TSS past the chromosome end", past_end)):
         if mask.any():
-            skipped = genes[mask]
-            for row in skipped.head(MAX_LOGGED).itertuples():
+            rows = genes[mask]
+            for row in rows.head(MAX_LOGGED).itertuples():
                 log.warning("%s: skipped gene %s at %s:%d (%s)", path, row.gene_id, row.chrom, row.tss, reason)
             log.warning("%s: skipped %d gene(s) in all: %s", path, int(mask.sum()), reason)
+            skipped.append(rows[["gene_id", "chrom", "tss", "strand"]].assign(reason=reason, file=str(path)))
     keep = ~(unknown | past_end)
-    return genes.assign(chrom=chrom)[keep].reset_index(drop=True)
+    kept = genes.assign(chrom=chrom)[keep].reset_index(drop=True)
+    return kept, (pd.concat(skipped, ignore_index=True) if skipped else pd.DataFrame(columns=SKIPPED_COLUMNS))
+
+
+def write_tss_bed(genes: pd.DataFrame, out: str | os.PathLike[str]) -> None:
+    """Write genes as a BED6 of 1-bp TSS intervals (chrom, tss, tss + 1, id, score, strand), sorted, atomically."""
+    table = genes.sort_values(["chrom", "tss", "gene_id"], kind="stable")
+    with atomic_output(out) as tmp:
+        table.assign(end=table["tss"] + 1)[GENE_COLUMNS].to_csv(tmp, sep="\t", header=False, index=False)
 
 
 def place_genes(

@@ -4,6 +4,9 @@ One row per window:
 
 ``sequence``  uint8 (N, window_length): base codes A=0 C=1 G=2 T=3 N=4, one chunk per row (lzf)
 ``targets``   float16 (N, target_length, T): transformed pooled signal of the central bins
+``target_mask`` uint8 (N, target_length): 1 where the bin counts, 0 where it is masked (mostly N,
+              past the chromosome end, or blacklisted; see :mod:`enformer_lite.data.target_mask`).
+              Files written before it existed have none: every bin counts.
 ``windows``   compound (N,): chrom, start, end, split
 attrs         genome, window_length, bin_size, target_length, tracks (JSON of the tracks
               table), fingerprint (of the inputs; empty in per-chromosome parts)
@@ -31,24 +34,15 @@ WINDOW_DTYPE = np.dtype([("chrom", "S64"), ("start", "<i8"), ("end", "<i8"), ("s
 
 
 def create_datasets(h5: h5py.File, n: int, geometry: WindowGeometry, n_tracks: int) -> None:
-    """Empty ``sequence`` and ``targets`` datasets for ``n`` windows with their chunking and filters."""
-    h5.create_dataset(
-        "sequence",
-        shape=(n, geometry.window_length),
-        maxshape=(None, geometry.window_length),
-        dtype="u1",
-        chunks=(1, geometry.window_length),
-        compression="lzf",
-        track_times=False,
+    """Empty ``sequence``, ``targets`` and ``target_mask`` datasets for ``n`` windows, one chunk per row."""
+    per_row = (
+        ("sequence", (geometry.window_length,), "u1", "lzf"),
+        ("targets", (geometry.target_length, n_tracks), "f2", None),
+        ("target_mask", (geometry.target_length,), "u1", "lzf"),
     )
-    h5.create_dataset(
-        "targets",
-        shape=(n, geometry.target_length, n_tracks),
-        maxshape=(None, geometry.target_length, n_tracks),
-        dtype="f2",
-        chunks=(1, geometry.target_length, n_tracks),
-        track_times=False,
-    )
+    for name, row_shape, dtype, compression in per_row:
+        h5.create_dataset(name, shape=(n, *row_shape), maxshape=(None, *row_shape), dtype=dtype,
+                          chunks=(1, *row_shape), compression=compression, track_times=False)
 
 
 def write_attrs(h5: h5py.File, genome: str, geometry: WindowGeometry, tracks: Sequence[TrackSpec], fingerprint: str) -> None:
@@ -78,6 +72,7 @@ class H5Meta:
     tracks: tuple[TrackSpec, ...]
     fingerprint: str
     n_windows: int
+    has_mask: bool = False
 
     @property
     def n_tracks(self) -> int:
@@ -130,6 +125,7 @@ def read_meta(path: str | os.PathLike[str]) -> H5Meta:
                 tracks=tracks,
                 fingerprint=str(attrs.get("fingerprint", "")),
                 n_windows=int(handle["sequence"].shape[0]),
+                has_mask="target_mask" in handle,
             )
         except (KeyError, TypeError, ValueError) as err:
             raise InputError(f"{file}: bad or missing attribute: {err}") from err
@@ -139,6 +135,10 @@ def read_meta(path: str | os.PathLike[str]) -> H5Meta:
         if tgt_shape != (meta.n_windows, meta.target_length, meta.n_tracks):
             raise InputError(
                 f"{file}: targets has shape {tgt_shape}, expected ({meta.n_windows}, {meta.target_length}, {meta.n_tracks})"
+            )
+        if meta.has_mask and handle["target_mask"].shape != (meta.n_windows, meta.target_length):
+            raise InputError(
+                f"{file}: target_mask has shape {handle['target_mask'].shape}, expected ({meta.n_windows}, {meta.target_length})"
             )
         if handle["windows"].shape[0] != meta.n_windows:
             raise InputError(f"{file}: windows has {handle['windows'].shape[0]} rows, sequence has {meta.n_windows}")

@@ -12,9 +12,10 @@ import pyfaidx
 
 from enformer_lite.errors import InputError
 from enformer_lite.atomic import atomic_output
+from enformer_lite.data.blacklist import BLACKLIST_MODES, Blacklist, read_blacklist
 from enformer_lite.data.fasta import chrom_sizes, fetch_codes, open_fasta
 from enformer_lite.data.geometry import WindowGeometry
-from enformer_lite.data.sequence import N_CODE
+from enformer_lite.data.target_mask import n_counts_per_bin
 
 log = logging.getLogger(__name__)
 
@@ -68,10 +69,11 @@ class Window:
 
 @dataclass(frozen=True)
 class TilingReport:
-    """Counts for the log: kept windows per split and windows dropped for N content."""
+    """Counts for the log: kept windows per split, windows dropped for N content and for the blacklist."""
 
     kept: dict[str, int]
     dropped_n: int
+    dropped_blacklist: int = 0
 
 
 PRIMARY_CHROMS = r"(chr)?([0-9]+|[XYZW]|M|MT)"
@@ -120,36 +122,35 @@ def assign_splits(
 
 
 def tile_genome(
-    fasta: pyfaidx.Fasta, spec: WindowSpec, splits: Mapping[str, str]
+    fasta: pyfaidx.Fasta, spec: WindowSpec, splits: Mapping[str, str], drop: Blacklist | None = None
 ) -> tuple[list[Window], TilingReport]:
     """Windows starting at 0, ``stride`` apart, on each chromosome of ``splits``.
 
     A window extending past the chromosome end counts the overhang as N; windows
-    whose N fraction exceeds ``spec.max_n_fraction`` are dropped and counted.
+    whose N fraction exceeds ``spec.max_n_fraction`` are dropped and counted, and so
+    are windows whose target bins a ``drop`` blacklist touches.
     """
     windows: list[Window] = []
-    dropped = 0
+    dropped = dropped_blacklist = 0
+    geometry = spec.geometry
     for chrom, size in chrom_sizes(fasta).items():
         if chrom not in splits:
             continue
-        n_per_bin = _n_counts_per_bin(fasta, chrom, size, spec)
-        cumulative = np.concatenate([[0], np.cumsum(n_per_bin)])
+        padded = -(-size // spec.bin_size) * spec.bin_size + spec.length  # one window of N overhang
+        cumulative = np.concatenate([[0], np.cumsum(n_counts_per_bin(fetch_codes(fasta, chrom, 0, padded), spec.bin_size))])
+        listed = drop.bins(chrom, 0, padded // spec.bin_size, spec.bin_size) if drop is not None else None
         for start in range(0, size, spec.stride):
             first = start // spec.bin_size
-            n_count = cumulative[first + spec.geometry.n_bins] - cumulative[first]
+            n_count = cumulative[first + geometry.n_bins] - cumulative[first]
             if n_count > spec.max_n_fraction * spec.length:
                 dropped += 1
                 continue
+            if listed is not None and listed[first + geometry.crop : first + geometry.crop + geometry.target_length].any():
+                dropped_blacklist += 1
+                continue
             windows.append(Window(chrom, start, start + spec.length, splits[chrom]))
     kept = {s: sum(w.split == s for w in windows) for s in SPLITS}
-    return windows, TilingReport(kept=kept, dropped_n=dropped)
-
-
-def _n_counts_per_bin(fasta: pyfaidx.Fasta, chrom: str, size: int, spec: WindowSpec) -> np.ndarray:
-    """N count per bin over the chromosome plus one window of N overhang, shape (n,)."""
-    padded = -(-size // spec.bin_size) * spec.bin_size + spec.length
-    codes = fetch_codes(fasta, chrom, 0, padded)
-    return np.count_nonzero(codes.reshape(-1, spec.bin_size) == N_CODE, axis=1)
+    return windows, TilingReport(kept=kept, dropped_n=dropped, dropped_blacklist=dropped_blacklist)
 
 
 def write_bed(windows: Sequence[Window], handle: "object") -> None:
@@ -182,11 +183,20 @@ def write_windows(
     exclude: Sequence[str],
     out: str,
     pattern: str = PRIMARY_CHROMS,
+    blacklist: str | None = None,
+    blacklist_mode: str = "mask",
 ) -> TilingReport:
-    """Tile the FASTA's chromosomes matching ``pattern`` into ``out`` (windows.bed, written atomically); logs the counts."""
+    """Tile the FASTA's chromosomes matching ``pattern`` into ``out`` (windows.bed, written atomically); logs the counts.
+
+    With ``blacklist_mode="drop"`` windows whose target bins the ``blacklist`` BED touches are
+    left out; with ``"mask"`` tiling ignores it (extraction masks the bins instead).
+    """
+    if blacklist_mode not in BLACKLIST_MODES:
+        raise InputError(f"blacklist mode {blacklist_mode!r}: expected one of {', '.join(BLACKLIST_MODES)}")
     fasta = open_fasta(fasta_path)
     splits = assign_splits(list(fasta.keys()), valid, test, exclude, pattern)
-    windows, report = tile_genome(fasta, spec, splits)
+    drop = read_blacklist(blacklist, fasta.keys()) if blacklist and blacklist_mode == "drop" else None
+    windows, report = tile_genome(fasta, spec, splits, drop)
     with atomic_output(out) as tmp, open(tmp, "w") as handle:
         write_bed(windows, handle)
     log.info(
@@ -194,6 +204,9 @@ def write_windows(
         fasta_path, len(windows), report.kept["train"], report.kept["valid"], report.kept["test"],
         report.dropped_n, 100 * spec.max_n_fraction,
     )
+    if drop is not None:
+        log.info("%s: %d window(s) dropped because %s touches their target bins", fasta_path,
+                 report.dropped_blacklist, blacklist)
     for split, count in report.kept.items():
         if count == 0:
             log.warning("split %s has no windows", split)

@@ -6,7 +6,7 @@ Writes a TSV with one row per track:
 genome, head        the data's genome and the model head that scored it
 track_*, assay,     which track (index, id, assay, strand)
 strand
-n_positions         test bins × windows compared
+n_positions         test bins compared (bins of test windows less the masked ones)
 pearson             Pearson r across all test positions (training scale, torchmetrics)
 n_genes             test genes used for the TSS score (CAGE tracks only)
 pearson_tss         Pearson r across those genes of the signal at the TSS bin(s)
@@ -14,7 +14,9 @@ pearson_tss_log1p   the same on log(1 + signal)
 ==================  ====================================================================
 
 A gene counts when its TSS lies in the central target bins of a test window
-(the most central window if several). Stranded CAGE tracks (strand ``+``/``-``)
+(the most central window if several) and its TSS bin is not masked. Masked bins
+(``target_mask`` of ``data.h5``: mostly N, past the chromosome end, blacklisted)
+take no part in any score. Stranded CAGE tracks (strand ``+``/``-``)
 are scored on genes of the same strand; unstranded ones on all genes. The TSS
 signal is the sum over the TSS bin and ``tss_flank_bins`` bins on either side.
 With ``--tss-out`` the per-gene values behind ``pearson_tss`` are written too.
@@ -142,17 +144,21 @@ def evaluate(
     metric = track_pearson(meta.n_tracks).to(device)
     dataset = WindowRows(meta, test_rows, organism=head)
     loader = DataLoader(dataset, batch_size=cfg.batch_size, collate_fn=collate_organism_batch, num_workers=cfg.num_workers)
-    seen = 0
+    seen = n_positions = 0
+    gene_counted = np.ones(len(placed), dtype=bool)
     try:
         for batch in loader:
             x, y = batch["x"].to(device), batch["y"].to(device)
             pred = predict(model, x, head, meta.strand_pair, cfg.tta)
-            update_pearson(metric, pred.reshape(-1, meta.n_tracks), y.reshape(-1, meta.n_tracks))
-            pred_np, y_np = pred.cpu().numpy(), y.cpu().numpy()
+            keep = batch["mask"].reshape(-1).to(device) > 0
+            update_pearson(metric, pred.reshape(-1, meta.n_tracks)[keep], y.reshape(-1, meta.n_tracks)[keep])
+            n_positions += int(keep.sum())
+            pred_np, y_np, mask_np = pred.cpu().numpy(), y.cpu().numpy(), batch["mask"].numpy()
             for b in range(len(pred_np)):
                 rows = genes_of_window.get(seen + b)
                 if rows is not None:
                     bins = placed["bin"].to_numpy()[rows]
+                    gene_counted[rows] = mask_np[b][bins] > 0
                     for name, source in (("observed", y_np[b]), ("predicted", pred_np[b])):
                         scaled = source[:, cage_columns]
                         tss_values[name][rows] = tss_sum(scaled, bins, cfg.tss_flank_bins)
@@ -161,16 +167,18 @@ def evaluate(
     finally:
         dataset.close()
     per_track = metric.compute().reshape(-1).cpu().numpy()
-    tss = tss_rows(placed, cage, tss_values)
+    if not gene_counted.all():
+        log.info("%s: %d gene(s) left out because their TSS bin is masked", genes, int((~gene_counted).sum()))
+    tss = tss_rows(placed[gene_counted], cage, {name: v[gene_counted] for name, v in tss_values.items()})
     records = []
     for track in meta.tracks:
         row = {
             "genome": meta.genome, "head": head, "track_index": track.index, "track_id": track.id,
-            "assay": track.assay, "strand": track.strand, "n_positions": len(test_rows) * meta.target_length,
+            "assay": track.assay, "strand": track.strand, "n_positions": n_positions,
             "pearson": float(per_track[track.index]), "n_genes": 0,
             "pearson_tss": float("nan"), "pearson_tss_log1p": float("nan"),
         }
-        if track in cage and len(placed):
+        if track in cage and gene_counted.any():
             mine = tss[tss["track_id"] == track.id]
             p, o = mine["predicted"].to_numpy(float), mine["observed"].to_numpy(float)
             row.update(n_genes=len(mine), pearson_tss=pearson(p, o),

@@ -26,3 +26,27 @@ def first_file_flag(flag: str, files: Sequence[str]) -> str:
 def optional_file(genome: Mapping[str, Any], key: str) -> list[str]:
     """A genome's optional ``key`` file (genes, candidates) as an input list: ``[path]`` or ``[]``."""
     return [genome[key]] if genome.get(key) else []
+
+
+GENES_BED = "results/{genome}/genes.bed"
+"""One TSS per gene, named as in the genome's FASTA: the ``genes`` rule's output, read by every stage."""
+
+
+def genes_input(config: Mapping[str, Any], genome: str) -> list[str]:
+    """The prepared genes BED of ``genome`` as an input list: ``[results/{genome}/genes.bed]`` or ``[]``."""
+    return [GENES_BED.format(genome=genome)] if config["genomes"][genome].get("genes") else []
+
+
+def gene_filter_flags(genome: Mapping[str, Any]) -> str:
+    """``--gene-types ... --transcript-tags ...`` for ``enformer-lite genes`` from a genome's config."""
+    parts = [f"--{key.replace('_', '-')} " + " ".join(shlex.quote(v) for v in genome[key])
+             for key in ("gene_types", "transcript_tags") if genome.get(key)]
+    return " ".join(parts)
+
+
+def blacklist_flags(genome: Mapping[str, Any], with_mode: bool) -> str:
+    """``--blacklist BED`` (and ``--blacklist-mode M`` when ``with_mode``) when the genome has a blacklist."""
+    if not genome.get("blacklist"):
+        return ""
+    mode = f" --blacklist-mode {genome.get('blacklist_mode', 'mask')}" if with_mode else ""
+    return optional_flag("--blacklist", genome["blacklist"]) + mode

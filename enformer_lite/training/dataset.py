@@ -49,11 +49,12 @@ class WindowDataset(WindowRows):
         self._strand_pair = meta.strand_pair
 
     def __getitem__(self, k: int) -> dict[str, Any]:
-        codes, targets = self.read(k)
+        codes, targets, mask = self.read(k)
         if self.augment is not None:
             if self.augment.max_shift:
                 shift = int(torch.randint(-self.augment.max_shift, self.augment.max_shift + 1, ()).item())
                 codes = shift_codes(codes, shift)
             if self.augment.reverse_complement and bool(torch.randint(0, 2, ()).item()):
                 codes, targets = reverse_complement_example(codes, targets, self._strand_pair)
-        return self.item(k, codes, targets)
+                mask = mask[::-1]
+        return self.item(k, codes, targets, mask)

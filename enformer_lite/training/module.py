@@ -88,6 +88,7 @@ class EnformerModule(L.LightningModule):
         return self.model(x, head=organism)
 
     def _step(self, batch: Mapping[str, Any]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Predictions and targets (B, bins, T) and the loss over the bins the batch's ``mask`` keeps."""
         organism = batch["organism"]
         if organism not in self.track_ids:
             raise ValueError(f"batch organism {organism!r} has no head; heads: {sorted(self.track_ids)}")
@@ -95,7 +96,7 @@ class EnformerModule(L.LightningModule):
         target = batch["y"].float()
         if pred.shape != target.shape:
             raise ValueError(f"{organism}: prediction shape {tuple(pred.shape)} != target shape {tuple(target.shape)}")
-        return pred, target, self.loss_fn(pred, target)
+        return pred, target, self.loss_fn(pred, target, batch.get("mask"))
 
     def training_step(self, batch: Mapping[str, Any], batch_idx: int) -> torch.Tensor:
         _, _, loss = self._step(batch)
@@ -111,7 +112,11 @@ class EnformerModule(L.LightningModule):
         self.val_loss[organism].update(loss, weight=size)
         self.val_loss_all.update(loss, weight=size)
         n_tracks = pred.shape[-1]
-        update_pearson(self.val_pearson[organism], pred.reshape(-1, n_tracks), target.reshape(-1, n_tracks))
+        pred, target = pred.reshape(-1, n_tracks), target.reshape(-1, n_tracks)
+        if batch.get("mask") is not None:
+            keep = batch["mask"].reshape(-1) > 0
+            pred, target = pred[keep], target[keep]
+        update_pearson(self.val_pearson[organism], pred, target)
 
     def on_validation_epoch_end(self) -> None:
         logs: dict[str, torch.Tensor] = {"val/loss": self.val_loss_all.compute()}

@@ -1,6 +1,7 @@
 # Shared helpers: config validation and the paths each stage produces (logic in enformer_lite.pipeline).
 from snakemake.utils import validate
 
+from enformer_lite.pipeline import flags as pipeline_flags
 from enformer_lite.pipeline import tracks as pipeline_tracks
 from enformer_lite.pipeline import windows as pipeline_windows
 
@@ -18,6 +19,16 @@ SIM = config["simulate"]
 def genome_cfg(wildcards):
     """The config block of the genome named by the wildcard."""
     return config["genomes"][wildcards.genome]
+
+
+def genome_genes(wildcards):
+    """The genome's prepared genes BED (made by the genes rule) as an input list; empty without genes in config."""
+    return pipeline_flags.genes_input(config, wildcards.genome)
+
+
+def genes_flag(wildcards, input):
+    """``--genes BED`` when the genes input (see genome_genes) is set, else nothing."""
+    return pipeline_flags.first_file_flag("--genes", input.genes)
 
 
 def window_args():

@@ -12,7 +12,7 @@ rule contributions_chunk:
         ckpt=CONTRIB["checkpoint"],
         data="results/{genome}/data.h5",
         fasta=lambda wc: genome_cfg(wc)["fasta"],
-        genes=lambda wc: genome_cfg(wc)["genes"],
+        genes=genome_genes,
         candidates=lambda wc: genome_cfg(wc)["candidates"],
     output:
         chunk=directory("results/contributions/{genome}/chunks/{chunk}"),
@@ -21,7 +21,7 @@ rule contributions_chunk:
     benchmark:
         "benchmarks/contributions/{genome}/{chunk}.tsv"
     conda:
-        "../../environment.yml"
+        "../envs/enformer-lite.yaml"
     threads: job_threads()
     resources:
         **job_resources(mem_mb=6000, runtime=60, gpus="contributions"),
@@ -45,7 +45,7 @@ rule contributions:
     log:
         "logs/contributions/{genome}.gather.log",
     conda:
-        "../../environment.yml"
+        "../envs/enformer-lite.yaml"
     resources:
         **job_resources(mem_mb=2000, runtime=10),
     params:
@@ -67,7 +67,7 @@ rule contributions_eval:
     log:
         "logs/contributions/eval.log",
     conda:
-        "../../environment.yml"
+        "../envs/enformer-lite.yaml"
     resources:
         **job_resources(mem_mb=2000, runtime=10),
     params:

@@ -36,7 +36,7 @@ if SIM["enabled"]:
         benchmark:
             "benchmarks/simulate.tsv"
         conda:
-            "../../environment.yml"
+            "../envs/enformer-lite.yaml"
         resources:
             **job_resources(mem_mb=4000, runtime=30),
         params:
@@ -50,12 +50,13 @@ if SIM["enabled"]:
 checkpoint windows:
     input:
         fasta=lambda wc: genome_cfg(wc)["fasta"],
+        blacklist=lambda wc: pipeline_flags.optional_file(genome_cfg(wc), "blacklist"),
     output:
         bed="results/{genome}/windows.bed",
     log:
         "logs/windows/{genome}.log",
     conda:
-        "../../environment.yml"
+        "../envs/enformer-lite.yaml"
     resources:
         **job_resources(mem_mb=4000, runtime=20),
     params:
@@ -64,9 +65,13 @@ checkpoint windows:
         exclude=lambda wc: " ".join(genome_cfg(wc)["splits"]["exclude"]),
         geometry=window_args(),
         chroms=lambda wc: shlex.quote(genome_cfg(wc)["chroms"]),
+        blacklist=lambda wc: pipeline_flags.blacklist_flags(
+            genome_cfg(wc), with_mode=True
+        ),
     shell:
         "enformer-lite windows --fasta {input.fasta} --valid {params.valid} --test {params.test} "
-        "--exclude {params.exclude} --chroms {params.chroms} {params.geometry} --out {output.bed} 2> {log}"
+        "--exclude {params.exclude} --chroms {params.chroms} {params.blacklist} {params.geometry} "
+        "--out {output.bed} 2> {log}"
 
 
 rule extract:
@@ -75,6 +80,7 @@ rule extract:
         tracks=lambda wc: genome_cfg(wc)["tracks"],
         bigwigs=track_files,
         bed="results/{genome}/windows.bed",
+        blacklist=lambda wc: pipeline_flags.optional_file(genome_cfg(wc), "blacklist"),
     output:
         part=temp("results/{genome}/parts/{chrom}.h5"),
     log:
@@ -82,14 +88,18 @@ rule extract:
     benchmark:
         "benchmarks/extract/{genome}/{chrom}.tsv"
     conda:
-        "../../environment.yml"
+        "../envs/enformer-lite.yaml"
     resources:
         **job_resources(mem_mb=8000, runtime=60),
     params:
         geometry=window_args(),
+        blacklist=lambda wc: pipeline_flags.blacklist_flags(
+            genome_cfg(wc), with_mode=False
+        ),
     shell:
         "enformer-lite extract --fasta {input.fasta} --tracks {input.tracks} --windows {input.bed} "
-        "--chrom {wildcards.chrom} --genome {wildcards.genome} {params.geometry} --out {output.part} 2> {log}"
+        "--chrom {wildcards.chrom} --genome {wildcards.genome} {params.geometry} {params.blacklist} "
+        "--out {output.part} 2> {log}"
 
 
 rule merge:
@@ -103,8 +113,28 @@ rule merge:
     benchmark:
         "benchmarks/merge/{genome}.tsv"
     conda:
-        "../../environment.yml"
+        "../envs/enformer-lite.yaml"
     resources:
         **job_resources(mem_mb=4000, runtime=60),
     shell:
         "enformer-lite merge --fasta {input.fasta} --out {output.h5} {input.parts} 2> {log}"
+
+
+rule genes:
+    input:
+        annotation=lambda wc: genome_cfg(wc)["genes"],
+        fasta=lambda wc: genome_cfg(wc)["fasta"],
+    output:
+        bed=pipeline_flags.GENES_BED,
+        skipped="results/{genome}/genes.skipped.tsv",
+    log:
+        "logs/genes/{genome}.log",
+    conda:
+        "../envs/enformer-lite.yaml"
+    resources:
+        **job_resources(mem_mb=4000, runtime=20),
+    params:
+        select=lambda wc: pipeline_flags.gene_filter_flags(genome_cfg(wc)),
+    shell:
+        "enformer-lite genes --annotation {input.annotation} --fasta {input.fasta} {params.select} "
+        "--out {output.bed} --skipped {output.skipped} 2> {log}"

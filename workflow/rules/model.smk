@@ -18,7 +18,7 @@ rule train:
     benchmark:
         "benchmarks/train.tsv"
     conda:
-        "../../environment.yml"
+        "../envs/enformer-lite.yaml"
     threads: job_threads()
     resources:
         **train_resources(mem_mb=8000, runtime=60),
@@ -39,9 +39,7 @@ rule evaluate:
     input:
         ckpt="results/model/best.ckpt",
         data="results/{genome}/data.h5",
-        genes=lambda wc: (
-            [genome_cfg(wc)["genes"]] if genome_cfg(wc).get("genes") else []
-        ),
+        genes=genome_genes,
     output:
         table="results/eval/{genome}.tsv",
         tss="results/eval/{genome}.tss.tsv",
@@ -50,12 +48,12 @@ rule evaluate:
     benchmark:
         "benchmarks/evaluate/{genome}.tsv"
     conda:
-        "../../environment.yml"
+        "../envs/enformer-lite.yaml"
     threads: job_threads()
     resources:
         **job_resources(mem_mb=6000, runtime=30),
     params:
-        genes=optional_genes_flag,
+        genes=genes_flag,
         settings=settings_json("evaluate"),
     shell:
         "enformer-lite evaluate --checkpoint {input.ckpt} --data {input.data} --head {wildcards.genome} "
@@ -74,7 +72,7 @@ rule predict:
     benchmark:
         "benchmarks/predict/{genome}.tsv"
     conda:
-        "../../environment.yml"
+        "../envs/enformer-lite.yaml"
     threads: job_threads()
     resources:
         **job_resources(mem_mb=4000, runtime=20),

@@ -10,11 +10,6 @@ def settings_json(*sections):
     return pipeline_flags.settings_json(config, *sections)
 
 
-def optional_genes_flag(wildcards, input):
-    """``--genes BED`` when the genome has a genes file, else nothing."""
-    return pipeline_flags.first_file_flag("--genes", input.genes)
-
-
 def model_targets():
     """Evaluation tables and predicted-track folders of every genome."""
     return expand("results/eval/{genome}.tsv", genome=GENOMES) + expand(

@@ -11,17 +11,17 @@ wildcard_constraints:
 checkpoint plot_loci:
     input:
         data="results/{genome}/data.h5",
-        genes=plot_optional_file("genes"),
+        genes=genome_genes,
     output:
         table="results/plots/{genome}/loci.tsv",
     log:
         "logs/plots/{genome}/loci.log",
     conda:
-        "../../environment.yml"
+        "../envs/enformer-lite.yaml"
     resources:
         **job_resources(mem_mb=2000, runtime=10),
     params:
-        genes=plot_optional_flag("--genes", "genes"),
+        genes=genes_flag,
         regions=plot_configured_loci,
         n=PLOTS["auto_loci"],
         width=f"--width {PLOTS['locus_width']}" if PLOTS["locus_width"] else "",
@@ -37,7 +37,7 @@ rule plot_locus:
         fasta=lambda wc: genome_cfg(wc)["fasta"],
         tracks=lambda wc: genome_cfg(wc)["tracks"],
         bigwigs=track_files,
-        genes=plot_optional_file("genes"),
+        genes=genome_genes,
         candidates=plot_optional_file("candidates"),
     output:
         **plot_figure(
@@ -53,11 +53,11 @@ rule plot_locus:
     benchmark:
         "benchmarks/plots/{genome}/tracks/{locus}.tsv"
     conda:
-        "../../environment.yml"
+        "../envs/enformer-lite.yaml"
     resources:
         **job_resources(mem_mb=4000, runtime=20),
     params:
-        genes=plot_optional_flag("--genes", "genes"),
+        genes=genes_flag,
         candidates=plot_optional_flag("--candidates", "candidates"),
     shell:
         "enformer-lite plot-tracks --checkpoint {input.ckpt} --fasta {input.fasta} --head {wildcards.genome} "
@@ -79,7 +79,7 @@ rule plot_accuracy:
     log:
         "logs/plots/accuracy.log",
     conda:
-        "../../environment.yml"
+        "../envs/enformer-lite.yaml"
     resources:
         **job_resources(mem_mb=1000, runtime=5),
     params:
@@ -102,7 +102,7 @@ rule plot_tss:
     log:
         "logs/plots/{genome}/tss_scatter.log",
     conda:
-        "../../environment.yml"
+        "../envs/enformer-lite.yaml"
     resources:
         **job_resources(mem_mb=1000, runtime=5),
     shell:
@@ -123,7 +123,7 @@ rule plot_training:
     log:
         "logs/plots/training.log",
     conda:
-        "../../environment.yml"
+        "../envs/enformer-lite.yaml"
     resources:
         **job_resources(mem_mb=1000, runtime=5),
     shell:
@@ -160,7 +160,7 @@ rule plot_variants:
     benchmark:
         "benchmarks/plots/variants/{name}.tsv"
     conda:
-        "../../environment.yml"
+        "../envs/enformer-lite.yaml"
     resources:
         **job_resources(mem_mb=4000, runtime=20),
     params:
@@ -177,7 +177,7 @@ rule plot_contributions:
     input:
         table="results/contributions/{genome}.enhancer_gene.tsv",
         tracks="results/contributions/{genome}.tracks",
-        genes=plot_optional_file("genes"),
+        genes=genome_genes,
     output:
         **plot_figure(
             "results/plots/contributions/{genome}",
@@ -189,12 +189,12 @@ rule plot_contributions:
     log:
         "logs/plots/contributions/{genome}.log",
     conda:
-        "../../environment.yml"
+        "../envs/enformer-lite.yaml"
     resources:
         **job_resources(mem_mb=2000, runtime=10),
     params:
         score=lambda wc: config["contributions"]["rank_by"],
-        genes=plot_optional_flag("--genes", "genes"),
+        genes=genes_flag,
         chosen=lambda wc: " ".join(
             f"--gene {shlex.quote(g)}"
             for g in PLOTS["contribution_genes"].get(wc.genome, [])

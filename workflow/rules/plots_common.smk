@@ -42,8 +42,10 @@ def plot_vcf_genome(wildcards):
 
 
 def plot_vcf_genes(wildcards):
-    """Input function: the genes BED of the VCF's genome, or nothing."""
-    return pipeline_flags.optional_file(plot_vcf_genome(wildcards), "genes")
+    """Input function: the prepared genes BED of the VCF's genome, or nothing."""
+    return pipeline_flags.genes_input(
+        config, config["variants"]["vcfs"][wildcards.name]["genome"]
+    )
 
 
 def plot_configured_loci(wildcards):

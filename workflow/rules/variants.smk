@@ -24,7 +24,7 @@ rule score_variants:
     benchmark:
         "benchmarks/variants/{vcf_name}/part{chunk}.tsv"
     conda:
-        "../../environment.yml"
+        "../envs/enformer-lite.yaml"
     threads: job_threads()
     resources:
         **job_resources(mem_mb=4000, runtime=60, gpus="score"),
@@ -60,7 +60,7 @@ rule gather_variants:
     benchmark:
         "benchmarks/variants/{vcf_name}/gather.tsv"
     conda:
-        "../../environment.yml"
+        "../envs/enformer-lite.yaml"
     resources:
         **job_resources(mem_mb=4000, runtime=30),
     params:
@@ -74,7 +74,7 @@ rule eval_variants:
         scores=expand("results/variants/{vcf_name}.h5", vcf_name=variant_eval_cases()),
         truth=[VARIANTS["vcfs"][n]["truth"] for n in variant_eval_cases()],
         genes=[
-            config["genomes"][VARIANTS["vcfs"][n]["genome"]]["genes"]
+            pipeline_flags.GENES_BED.format(genome=VARIANTS["vcfs"][n]["genome"])
             for n in variant_eval_cases()
         ],
     output:
@@ -82,7 +82,7 @@ rule eval_variants:
     log:
         "logs/variants/eval.log",
     conda:
-        "../../environment.yml"
+        "../envs/enformer-lite.yaml"
     resources:
         **job_resources(mem_mb=2000, runtime=10),
     params:

@@ -25,8 +25,8 @@ def variant_head(wildcards):
 
 
 def variant_genes(wildcards):
-    """The genome's genes BED as a list (empty when not configured)."""
-    return pipeline_flags.optional_file(variant_genome(wildcards), "genes")
+    """The genome's prepared genes BED as a list (empty when not configured)."""
+    return pipeline_flags.genes_input(config, variant_vcf(wildcards)["genome"])
 
 
 def variant_settings():
