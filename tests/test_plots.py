@@ -269,7 +269,7 @@ def test_variant_figures_show_the_model_on_ref_and_alt(world, tmp_path: Path) ->
         x = torch.tensor(np.array([[[b == c for c in "ACGT"] for b in s[:WINDOW]] for s in (window, edited)],
                                   dtype=np.float32))
         with torch.no_grad():
-            raw = model(x, head="human")[:, :, 1].numpy() / BIN  # cage_plus: sum track, scale 1, no clip
+            raw = model(x, head="human")[:, :, 1].numpy()  # cage_plus: sum track, scale 1, no clip: bin sums
         np.testing.assert_allclose(panel.ref, raw[0], rtol=1e-4)
         np.testing.assert_allclose(panel.alt, raw[1], rtol=1e-4)
         assert panel.region.start == start + CROP_BP and panel.position == pos - 1
@@ -277,6 +277,29 @@ def test_variant_figures_show_the_model_on_ref_and_alt(world, tmp_path: Path) ->
                       ("dist", plot_score_distribution(scores))):
         save_figure(fig, [tmp_path / f"{name}.png"])
         check_png(tmp_path / f"{name}.png", fig)
+
+
+def test_variant_figure_differences_sum_to_the_scored_sad(world, tmp_path: Path) -> None:
+    """Scored for real with test-time averaging; the figure's alt − ref bars sum to the SAD it prints."""
+    from enformer_lite.plots.variants import read_variant_scores, top_alleles, variant_panels
+
+    seq = world.sequences["chr3"]
+    lines = ["##fileformat=VCFv4.2", "##contig=<ID=chr3>", "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO"]
+    for pos in (8_000, 9_000, 11_000):
+        alt = "A" if seq[pos - 1] != "A" else "C"
+        lines.append(f"chr3\t{pos}\t.\t{seq[pos - 1]}\t{alt}\t.\tPASS\t.")
+    vcf = tmp_path / "v.vcf"
+    vcf.write_text("\n".join(lines) + "\n")
+    settings = '{"variants": {"reverse_complement": true, "shifts": [0, 3]}}'
+    assert main(["score-variants", "--vcf", str(vcf), "--fasta", str(world.fasta), "--checkpoint",
+                 str(world.root / "best.ckpt"), "--head", "human", "--out-prefix", str(tmp_path / "v"),
+                 "--params", settings]) == 0
+    scores = read_variant_scores(tmp_path / "v.h5")
+    panels = variant_panels(scores, top_alleles(scores, 3), world.root / "best.ckpt", world.fasta)
+    assert len(panels) == 3
+    for panel in panels:
+        assert float(np.sum(panel.alt.astype(np.float64) - panel.ref)) == pytest.approx(panel.sad, rel=1e-3, abs=1e-6)
+        assert panel.sad != 0
 
 
 def test_contribution_figure(world, tmp_path: Path) -> None:

@@ -4,8 +4,9 @@ Both read the HDF5 score file of ``enformer-lite score-variants`` / ``gather-var
 (``results/variants/{name}.h5``; layout in :mod:`enformer_lite.variants.store`). The
 "strength" of an allele is its largest |SAD| over tracks (SAD: sum over target bins of
 alt − ref prediction on the track's original scale). For the strongest alleles the model
-is run again on the reference and alternative window the scoring used (same window start
-and kipoiseq-style allele insertion), so the figure shows the predictions behind the score.
+is run again on the reference and alternative window the scoring used (same window start,
+kipoiseq-style allele insertion and test-time averaging), and drawn in the scores' unit, so
+the bars of the difference panel sum to the SAD printed above them.
 """
 
 from __future__ import annotations
@@ -149,8 +150,10 @@ def plot_score_distribution(scores: VariantScores, title: str = "", width: float
 class VariantPanel:
     """Predictions behind one allele's score over its window's target bins.
 
-    ``ref``/``alt`` are (bins,) of one track in bigWig units per bp; ``region`` is the
-    target span; ``position`` the variant's 0-based start.
+    ``ref``/``alt`` are (bins,) of one track in the unit of the scores (``native`` of
+    :class:`~enformer_lite.inference.signal.Untransform`: per bin, the sum of the bigWig's
+    per-base values for ``sum`` tracks, their mean for ``mean`` tracks), so
+    ``sum(alt - ref) == sad``; ``region`` is the target span; ``position`` the variant's 0-based start.
     """
 
     label: str
@@ -172,10 +175,12 @@ def variant_panels(
 ) -> list[VariantPanel]:
     """Re-predict the reference and alternative window of each allele row; one panel per row.
 
-    Each panel shows the allele's strongest track, per base (unit ``per_base`` of
-    :class:`~enformer_lite.inference.signal.Untransform`). The model head, window geometry,
-    centring grid and tracks are the score file's; the model is run without test-time averaging.
+    Each panel shows the allele's strongest track in the scores' unit (``native``). The model
+    head, window geometry, centring grid, tracks and test-time averaging (``reverse_complement``,
+    ``shifts`` of the file's ``settings``) are the score file's.
     """
+    import json
+
     import torch
 
     from enformer_lite.data.fasta import open_fasta
@@ -183,13 +188,16 @@ def variant_panels(
     from enformer_lite.data.sequence import one_hot
     from enformer_lite.inference.signal import Untransform
     from enformer_lite.inference.trained import open_model
-    from enformer_lite.inference.tta import predict
+    from enformer_lite.inference.tta import TTAConfig, predict
     from enformer_lite.variants.layout import WindowLayout, window_sequences
 
     trained = open_model(checkpoint, str(scores.attrs["head"]), device)
     geometry = WindowGeometry.from_mapping(scores.attrs)
     layout = WindowLayout(geometry, int(scores.attrs.get("grid", 1)))
-    per_base = Untransform(scores.tracks, "per_base", geometry.bin_size)
+    native = Untransform(scores.tracks, "native", geometry.bin_size)
+    settings = json.loads(str(scores.attrs.get("settings", "{}")))
+    tta = TTAConfig(bool(settings.get("reverse_complement", False)), tuple(settings.get("shifts") or (0,)))
+    strand_pair = [t.strand_pair for t in scores.tracks]
     fasta = open_fasta(fasta_path)
     strongest = scores.strongest_track
     panels = []
@@ -200,7 +208,8 @@ def variant_panels(
         ref_codes, (alt_codes,) = window_sequences(fasta, str(allele["chrom"]), window_start,
                                                   [(start, str(allele["ref"]), str(allele["alt"]))], layout)
         x = torch.from_numpy(one_hot(np.stack([ref_codes, alt_codes]))).to(trained.device)
-        pred = per_base(predict(trained.model, x, trained.head).cpu().numpy())  # (2, target_length, T)
+        with torch.inference_mode():
+            pred = native(predict(trained.model, x, trained.head, strand_pair, tta).cpu().numpy())  # (2, bins, T)
         track = scores.tracks[int(strongest[row])]
         ref, alt = pred[0, :, track.index], pred[1, :, track.index]
         target = geometry.target_start(window_start)
@@ -261,8 +270,9 @@ def plot_top_variants(
             finish_position_axis(axes[-1, column], shown)
         axes[-1, 1].xaxis.set_major_locator(MaxNLocator(2))
         axes[-1, 1].set_xlabel(f"zoom: ±{ZOOM_BINS * panel.bin_size:,} bp")
-        axes[0, 0].set_ylabel("predicted\nper bp", rotation=0, ha="right", va="center")
-        axes[1, 0].set_ylabel("alt − ref", rotation=0, ha="right", va="center")
+        unit = f"{'sum' if panel.track.sum_stat == 'sum' else 'mean'} per\n{panel.bin_size}-bp bin"
+        axes[0, 0].set_ylabel(f"predicted\n{unit}", rotation=0, ha="right", va="center")
+        axes[1, 0].set_ylabel("alt − ref\n(Σ = SAD)", rotation=0, ha="right", va="center")
         if genes is not None:
             axes[2, 1].set_ylabel("")
         sub.suptitle(f"{panel.label}   track {panel.track.id}: SAD = {panel.sad:+.3g}   "
