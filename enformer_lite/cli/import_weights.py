@@ -21,7 +21,7 @@ from typing import Any
 import torch
 
 from enformer_lite.errors import InputError
-from enformer_lite.model.checkpoint import save_model
+from enformer_lite.model.checkpoint import load_torch_file, save_model
 from enformer_lite.model.config import PRESETS, ModelConfig
 from enformer_lite.model.convert import convert_state_dict, infer_config
 
@@ -61,12 +61,7 @@ def _read_overrides(text: str | None) -> dict[str, Any]:
 
 
 def _load_state_dict(path: Path) -> dict[str, torch.Tensor]:
-    try:
-        blob = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError as err:
-        raise InputError(f"{path}: no such file") from err
-    except Exception as err:  # torch raises several unrelated types for unreadable files
-        raise InputError(f"{path}: not a readable torch state dict ({err})") from err
+    blob = load_torch_file(path)
     if isinstance(blob, dict) and isinstance(blob.get("state_dict"), dict):
         blob = blob["state_dict"]
     if not isinstance(blob, dict):

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from enformer_lite.errors import InputError
+from enformer_lite.model.checkpoint import load_torch_file
 
 ModelBuilder = Callable[[Mapping[str, Any]], nn.Module]
 
@@ -37,10 +38,9 @@ def load_checkpoint(
     (organism → ids), ``data_meta`` (organism → window_length, bin_size,
     target_length, tracks, fingerprint), ``optim`` and ``global_step``.
     """
-    try:
-        checkpoint = torch.load(ckpt_path, map_location=map_location, weights_only=False)
-    except (OSError, RuntimeError) as err:
-        raise InputError(f"{ckpt_path}: cannot read checkpoint: {err}") from err
+    checkpoint = load_torch_file(ckpt_path, map_location)
+    if not isinstance(checkpoint, dict):
+        raise InputError(f"{ckpt_path}: not an enformer-lite training checkpoint (not a dict)")
     if "hyper_parameters" not in checkpoint or "model_config" not in checkpoint["hyper_parameters"]:
         raise InputError(f"{ckpt_path}: not an enformer-lite training checkpoint (no model_config hyperparameter)")
     hparams = checkpoint["hyper_parameters"]

@@ -11,7 +11,9 @@ unless saved otherwise). Load with :func:`load_model`, or by hand::
 from __future__ import annotations
 
 import os
+import pickle
 from collections.abc import Mapping
+from typing import Any
 
 import torch
 
@@ -19,6 +21,23 @@ from enformer_lite.atomic import atomic_output
 from enformer_lite.errors import InputError
 from enformer_lite.model.config import ModelConfig
 from enformer_lite.model.network import EnformerLite, build_model
+
+
+def load_torch_file(path: str | os.PathLike[str], map_location: str | torch.device = "cpu") -> Any:
+    """``torch.load`` restricted to tensors and plain data (``weights_only``), so an untrusted file
+    cannot run code while it is read. InputError names the file: missing, unreadable, or refused
+    because it holds other Python objects (a pickle payload)."""
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except FileNotFoundError as err:
+        raise InputError(f"{path}: no such file") from err
+    except pickle.UnpicklingError as err:
+        raise InputError(
+            f"{path}: refused: the file holds Python objects other than tensors and plain data, which "
+            f"loading would execute ({str(err).splitlines()[0][:200]}); enformer-lite reads only weights"
+        ) from err
+    except Exception as err:  # torch raises several unrelated types for unreadable files
+        raise InputError(f"{path}: not a readable torch file ({err})") from err
 
 
 def save_model(path: str | os.PathLike[str], cfg: ModelConfig, state_dict: Mapping[str, torch.Tensor]) -> None:
@@ -30,7 +49,7 @@ def save_model(path: str | os.PathLike[str], cfg: ModelConfig, state_dict: Mappi
 
 def load_model(path: str | os.PathLike[str], map_location: str | torch.device = "cpu") -> EnformerLite:
     """Rebuild the model saved by :func:`save_model` (in eval mode)."""
-    blob = torch.load(path, map_location=map_location, weights_only=True)
+    blob = load_torch_file(path, map_location)
     if not isinstance(blob, dict) or "model_config" not in blob or "state_dict" not in blob:
         raise InputError(f"{path}: not a model file (expected keys 'model_config' and 'state_dict')")
     try:
