@@ -17,6 +17,7 @@ import sys
 from collections.abc import Sequence
 
 from enformer_lite import __version__
+from enformer_lite.cli.common import report_error
 from enformer_lite.errors import InputError
 
 COMMANDS: dict[str, str] = {
@@ -64,10 +65,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     module = importlib.import_module(command_module(args.command))
     try:
         return int(module.run(args) or 0)
-    except InputError as err:
-        logging.getLogger("enformer_lite").error("%s", err)
-        print(f"enformer-lite {args.command}: error: {err}", file=sys.stderr)
-        return 2
+    except (InputError, OSError) as err:  # bad input: 2; full disk, read-only, permission denied: 1
+        return report_error(args.command, err)
 
 
 if __name__ == "__main__":

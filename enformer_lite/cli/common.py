@@ -1,9 +1,15 @@
-"""Argument helpers shared by the train, evaluate and predict subcommands."""
+"""Helpers shared by the subcommands: argument parsing, and reporting errors without a traceback."""
 
 from __future__ import annotations
 
 import argparse
+import errno
 import json
+import logging
+import os
+import re
+import shlex
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -73,3 +79,64 @@ def add_inference_flags(parser: argparse.ArgumentParser, section_name: str) -> N
     parser.add_argument("--reverse-complement", action=argparse.BooleanOptionalAction, default=None,
                         help="average with reverse-complement predictions")
     parser.add_argument("--shifts", type=int, nargs="+", help="average over these bp shifts (e.g. -1 0 1)")
+
+
+_ADVICE = {
+    errno.ENOSPC: "The file system is full: free space on it (df -h {where}) or write the outputs to another"
+                  " directory; the incomplete output was removed.",
+    errno.EDQUOT: "Your disk quota on that file system is used up: free space (or ask for more) or write the"
+                  " outputs to another directory; the incomplete output was removed.",
+    errno.EROFS: "The file system is mounted read-only: write the outputs to a directory on a writable file"
+                 " system (e.g. your project or scratch space).",
+    errno.EACCES: "Check the permissions of the file and of the directories above it (ls -ld {where}): an input"
+                  " must be readable and an output's directory writable by you, or choose another location.",
+    errno.ENOENT: "Check the path: a typo, a file that was moved, or a directory that does not exist?",
+    errno.EISDIR: "A directory is in the way: give a file name, or remove the directory.",
+    errno.ENOTDIR: "A part of the path is a file, not a directory: check the path.",
+}
+_ADVICE[errno.EPERM] = _ADVICE[errno.EACCES]
+_HDF5_NAME = re.compile(r"(?:file)?name = '([^']+)'")
+_TEMP_NAME = re.compile(r"^\.(.+)\.tmp[0-9A-Za-z_]*$")
+
+
+def _error_path(err: OSError) -> str | None:
+    """The path an OS error is about: its ``filename``, else the file named in an HDF5 message."""
+    if err.filename is not None:
+        return os.fsdecode(err.filename)
+    found = _HDF5_NAME.search(str(err))
+    if not found:
+        return None
+    path = Path(found.group(1))
+    temp = _TEMP_NAME.match(path.name)
+    return str(path.with_name(temp.group(1))) if temp else str(path)
+
+
+def os_error_message(err: OSError) -> str:
+    """One paragraph for a failed file operation: the path, the condition, and what the user can do.
+
+    ``[Errno 28] ...`` from h5py, ``PermissionError`` from ``open`` and the like all become
+    ``PATH: No space left on device. The file system is full: ...``.
+    """
+    code = err.errno
+    condition = os.strerror(code) if code else (err.strerror or str(err))
+    path = _error_path(err)
+    where = Path(path or ".")
+    while not where.is_dir() and where != where.parent:  # the nearest directory that exists
+        where = where.parent
+    advice = _ADVICE.get(code or -1, "Check the path and the file system it is on.").format(where=shlex.quote(str(where)))
+    subject = f"{path}: " if path else ""
+    if err.filename2 is not None:
+        subject = f"{path} -> {os.fsdecode(err.filename2)}: "
+    return f"{subject}{condition}. {advice}"
+
+
+def report_error(command: str, err: Exception) -> int:
+    """Log and print ``err`` as ``enformer-lite COMMAND: error: ...`` (no traceback); returns the exit status.
+
+    Bad input (:class:`InputError`) exits with 2; a failed file operation (:class:`OSError`:
+    full disk, read-only file system, permission denied, missing file) with 1.
+    """
+    text = os_error_message(err) if isinstance(err, OSError) else str(err)
+    logging.getLogger("enformer_lite").error("%s", text)
+    print(f"enformer-lite {command}: error: {text}", file=sys.stderr)
+    return 1 if isinstance(err, OSError) else 2

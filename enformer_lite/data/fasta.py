@@ -47,6 +47,7 @@ def open_fasta(path: str | os.PathLike[str]) -> pyfaidx.Fasta:
         raise InputError(f"{fasta}: FASTA file not found")
     if fasta.stat().st_size == 0:
         raise InputError(f"{fasta}: FASTA file is empty")
+    open(fasta, "rb").close()  # unreadable: an OSError naming the file ("Permission denied"), which pyfaidx hides
     if not Path(f"{fasta}.fai").exists():
         log.info("%s: no .fai index, building one", fasta)
     try:

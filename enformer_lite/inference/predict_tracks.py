@@ -30,7 +30,7 @@ import numpy as np
 import pyBigWig
 import torch
 
-from enformer_lite.atomic import atomic_directory
+from enformer_lite.atomic import atomic_directory, staged_bigwig
 from enformer_lite.data.fasta import chrom_sizes, fetch_codes, open_fasta
 from enformer_lite.data.geometry import WindowGeometry
 from enformer_lite.data.h5 import read_windows
@@ -121,16 +121,17 @@ def predict_region(trained: TrainedModel, fasta: Any, region: Region, cfg: Predi
 
 def write_bigwig(path: Path, sizes: dict[str, int], entries: Sequence[tuple[Region, np.ndarray]], bin_size: int) -> None:
     """One track: ``entries`` of (region, per-bin values (bins,)) in sorted order, one entry per bin."""
-    bw = pyBigWig.open(str(path), "w")
-    try:
-        bw.addHeader(list(sizes.items()), maxZooms=10)
-        for region, values in entries:
-            starts = np.arange(region.start, region.end, bin_size, dtype=np.int64)[: len(values)]
-            ends = np.minimum(starts + bin_size, region.end)
-            bw.addEntries([region.chrom] * len(starts), starts.tolist(), ends=ends.tolist(),
-                          values=values.astype(np.float64).tolist())
-    finally:
-        bw.close()
+    with staged_bigwig(path) as staged:  # libBigWig crashes on a full disk: it writes to memory first
+        bw = pyBigWig.open(staged, "w")
+        try:
+            bw.addHeader(list(sizes.items()), maxZooms=10)
+            for region, values in entries:
+                starts = np.arange(region.start, region.end, bin_size, dtype=np.int64)[: len(values)]
+                ends = np.minimum(starts + bin_size, region.end)
+                bw.addEntries([region.chrom] * len(starts), starts.tolist(), ends=ends.tolist(),
+                              values=values.astype(np.float64).tolist())
+        finally:
+            bw.close()
 
 
 def predict_tracks(
