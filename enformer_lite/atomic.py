@@ -30,6 +30,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from enformer_lite.errors import InputError
+
 if TYPE_CHECKING:
     import h5py
 
@@ -63,18 +65,57 @@ def _remove(path: Path) -> None:
             path.unlink(missing_ok=True)
 
 
+TMP_MARK = ".tmp"
+MANIFEST = ".enformer-lite-output"
+"""Written into every output directory: the files enformer-lite put there. Only a directory with
+it, holding nothing else, is ever replaced; any other existing directory is refused."""
+
+
+def _tmp_prefix(final: Path) -> str:
+    return f".{final.name}{TMP_MARK}"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def clean_stale_temporaries(final: Path) -> list[Path]:
+    """Remove temporaries of ``final`` left by a killed process (``.NAME.tmpPID...`` whose PID is gone).
+
+    A process killed hard (SIGKILL, a node failure) runs no cleanup; the next run of the same
+    output removes what it left. Temporaries of live processes are kept. Returns what was removed.
+    """
+    removed = []
+    prefix = _tmp_prefix(final)
+    with contextlib.suppress(OSError):
+        for candidate in final.parent.iterdir():
+            digits = candidate.name[len(prefix):].split(".", 1)[0] if candidate.name.startswith(prefix) else ""
+            if digits.isdigit() and int(digits) != os.getpid() and not _pid_alive(int(digits)):
+                _remove(candidate)
+                removed.append(candidate)
+    return removed
+
+
 @contextlib.contextmanager
 def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it to ``path`` on success.
 
     On any exception the temporary file is removed and ``path`` is left untouched,
     so a failed step never leaves a half-written output behind; an :class:`OSError`
-    about the temporary is re-labelled with ``path``.
+    about the temporary is re-labelled with ``path``. Stale temporaries of ``path`` from
+    killed runs are removed first (:func:`clean_stale_temporaries`).
     """
     final = Path(path)
-    tmp = final.with_name(f".{final.name}.tmp{os.getpid()}")
+    tmp = final.with_name(f"{_tmp_prefix(final)}{os.getpid()}")
     try:
         final.parent.mkdir(parents=True, exist_ok=True)
+        clean_stale_temporaries(final)
         yield tmp
         os.replace(tmp, final)
     except BaseException as err:
@@ -84,19 +125,57 @@ def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
         _remove(tmp)
 
 
+def check_replaceable(path: str | os.PathLike[str]) -> None:
+    """Raise InputError unless ``path`` may be replaced by an output directory.
+
+    Allowed: a path that does not exist, an empty directory, or a directory enformer-lite wrote
+    (its :data:`MANIFEST` lists every file in it). Refused, with the reason: the working
+    directory or one of its parents, a file, a directory without the manifest, or one holding
+    files the manifest does not list (added by someone else).
+    """
+    final = Path(path)
+    if not final.exists() and not final.is_symlink():
+        return
+    resolved = final.resolve()
+    if resolved == Path.cwd().resolve() or resolved in Path.cwd().resolve().parents:
+        raise InputError(f"{final}: refused as an output directory: it is the working directory or one of its "
+                         "parents, and writing there would replace everything in it; name a new directory")
+    if not final.is_dir() or final.is_symlink():
+        raise InputError(f"{final}: refused as an output directory: it exists and is not a directory")
+    present = {p.relative_to(final).as_posix() for p in final.rglob("*") if not p.is_dir()}
+    if not present:
+        return
+    manifest = final / MANIFEST
+    if not manifest.is_file():
+        raise InputError(f"{final}: refused as an output directory: it holds {len(present)} file(s) that "
+                         f"enformer-lite did not write (no {MANIFEST}); name a new directory or empty this one yourself")
+    listed = set(manifest.read_text().split("\n")) | {MANIFEST}
+    foreign = sorted(present - listed)
+    if foreign:
+        raise InputError(f"{final}: refused to replace it: it holds file(s) enformer-lite did not write: "
+                         f"{', '.join(foreign[:5])}{', ...' if len(foreign) > 5 else ''}; move them away first")
+
+
 @contextlib.contextmanager
 def atomic_directory(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a fresh temporary directory beside ``path``; it replaces ``path`` on success.
 
-    On any exception the temporary directory is removed and ``path`` is left untouched;
-    an :class:`OSError` about a file in the temporary names the file under ``path``.
+    ``path`` must be replaceable (:func:`check_replaceable`, checked before any work and again
+    before the swap); the new directory gets a :data:`MANIFEST` of its files. On any exception
+    the temporary directory is removed and ``path`` is left untouched; an :class:`OSError` about
+    a file in the temporary names the file under ``path``.
     """
     final = Path(path)
+    check_replaceable(final)
     tmp: Path | None = None
     try:
         final.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp", dir=final.parent))
+        clean_stale_temporaries(final)
+        tmp = Path(tempfile.mkdtemp(prefix=f"{_tmp_prefix(final)}{os.getpid()}.", dir=final.parent))
         yield tmp
+        files = sorted(p.relative_to(tmp).as_posix() for p in tmp.rglob("*") if not p.is_dir())
+        (tmp / MANIFEST).write_text("\n".join(files) + "\n")
+        check_replaceable(final)
         if final.exists():
             shutil.rmtree(final)
         os.replace(tmp, final)

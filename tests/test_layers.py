@@ -70,15 +70,15 @@ def test_untransform_units_by_hand() -> None:
 
 def test_atomic_directory_replaces_only_when_complete(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    out.mkdir()
-    (out / "old.txt").write_text("old")
+    with atomic_directory(out) as tmp:
+        (tmp / "old.txt").write_text("old")
     with pytest.raises(RuntimeError), atomic_directory(out) as tmp:
         (tmp / "new.txt").write_text("half")
         raise RuntimeError("killed")
-    assert [p.name for p in out.iterdir()] == ["old.txt"]
+    assert sorted(p.name for p in out.iterdir()) == [".enformer-lite-output", "old.txt"]
     with atomic_directory(out) as tmp:
         (tmp / "new.txt").write_text("new")
-    assert [p.name for p in out.iterdir()] == ["new.txt"]
+    assert sorted(p.name for p in out.iterdir()) == [".enformer-lite-output", "new.txt"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no temporary directory left behind
 
 

@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 
 from enformer_lite import __version__
-from enformer_lite.cli.common import report_error
+from enformer_lite.cli.common import exit_cleanly_on_sigterm, report_error
 from enformer_lite.errors import InputError
 
 COMMANDS: dict[str, str] = {
@@ -63,6 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     module = importlib.import_module(command_module(args.command))
+    exit_cleanly_on_sigterm()
     try:
         return int(module.run(args) or 0)
     except (InputError, OSError) as err:  # bad input: 2; full disk, read-only, permission denied: 1

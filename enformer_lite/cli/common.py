@@ -32,8 +32,34 @@ def parse_named_paths(items: Sequence[str] | None, flag: str) -> dict[str, str]:
     return out
 
 
-def load_params(text: str | None) -> dict[str, Any]:
-    """Parse ``--params``: inline JSON, or a path to a JSON or YAML file, into a dict."""
+def add_params_argument(parser: argparse.ArgumentParser, sections: str) -> None:
+    """``--params``, repeatable: each inline JSON or a JSON/YAML file; later ones override earlier keys."""
+    parser.add_argument("--params", metavar="JSON|FILE", action="append",
+                        help=f"settings {sections} inline or as a JSON/YAML file; repeatable, merged key by key "
+                             "(the workflow passes what a job computes, then how it runs)")
+
+
+def load_params(texts: str | Sequence[str] | None) -> dict[str, Any]:
+    """Parse ``--params`` (one value or several, merged left to right, nested mappings key by key) into a dict."""
+    if texts is None or isinstance(texts, str):
+        texts = [texts] if texts else []
+    merged: dict[str, Any] = {}
+    for text in texts:
+        _merge(merged, _load_one(text))
+    return merged
+
+
+def _merge(into: dict[str, Any], update: dict[str, Any]) -> None:
+    """Recursive dict update: mappings merge, other values replace."""
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _merge(into[key], value)
+        else:
+            into[key] = value
+
+
+def _load_one(text: str) -> dict[str, Any]:
+    """One ``--params`` value: inline JSON, or a path to a JSON or YAML file."""
     if not text:
         return {}
     stripped = text.strip()
@@ -72,8 +98,7 @@ def settings_from_args(args: argparse.Namespace, section_name: str) -> dict[str,
 
 def add_inference_flags(parser: argparse.ArgumentParser, section_name: str) -> None:
     """``--params`` plus the overrides read by :func:`settings_from_args` (batch size, device, averaging)."""
-    parser.add_argument("--params", metavar="JSON|FILE",
-                        help=f'settings {{"{section_name}": {{...}}}} inline or as a JSON/YAML file')
+    add_params_argument(parser, f'{{"{section_name}": {{...}}}}')
     parser.add_argument("--batch-size", type=int, help="windows per forward pass")
     parser.add_argument("--device", help="auto (CUDA when present), cpu, cuda, cuda:1, ...")
     parser.add_argument("--reverse-complement", action=argparse.BooleanOptionalAction, default=None,
@@ -140,3 +165,19 @@ def report_error(command: str, err: Exception) -> int:
     logging.getLogger("enformer_lite").error("%s", text)
     print(f"enformer-lite {command}: error: {text}", file=sys.stderr)
     return 1 if isinstance(err, OSError) else 2
+
+
+def exit_cleanly_on_sigterm() -> None:
+    """Make SIGTERM (what Snakemake, SLURM and ``kill`` send) raise SystemExit(143) instead of ending the
+    process on the spot, so that every open ``atomic_output``/``atomic_directory`` removes its temporary.
+
+    Only when SIGTERM still has its default action: training installs its own handler (it saves a
+    checkpoint first), which then takes precedence.
+    """
+    import signal
+
+    def _exit(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _exit)

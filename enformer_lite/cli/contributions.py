@@ -14,7 +14,8 @@ import torch
 
 from enformer_lite.contributions.config import METHODS, ContributionsConfig
 from enformer_lite.contributions.evaluate import DISTANCE_EDGES
-from enformer_lite.cli.common import load_params, parse_named_paths, section
+from enformer_lite.atomic import check_replaceable
+from enformer_lite.cli.common import add_params_argument, load_params, parse_named_paths, section
 
 
 _OVERRIDES = {"batch_size": "batch_size", "device": "device", "max_genes": "max_genes", "methods": "methods",
@@ -33,7 +34,6 @@ def _settings(args: argparse.Namespace) -> ContributionsConfig:
 def configure(parser: argparse.ArgumentParser) -> None:
     """Flags of ``enformer-lite contributions``."""
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    params_help = 'settings {"contributions": {...}} inline or as a JSON/YAML file (keys: see config/README.md)'
 
     score = actions.add_parser("score", help="score one chunk of genes", description="score one chunk of genes")
     score.add_argument("--checkpoint", required=True, help="training checkpoint (best.ckpt) or model file (then --data)")
@@ -45,7 +45,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     score.add_argument("--data", help="data.h5 giving window geometry and tracks (needed for a model file)")
     score.add_argument("--chunk", type=int, default=0, help="0-based chunk index (default 0)")
     score.add_argument("--n-chunks", type=int, default=1, help="number of chunks the selected genes are split into")
-    score.add_argument("--params", metavar="JSON|FILE", help=params_help)
+    add_params_argument(score, '{"contributions": {...}}')
     score.add_argument("--genes-list", dest="gene_ids", nargs="+", metavar="GENE", help="score only these gene ids")
     score.add_argument("--chroms", nargs="+", help="score only genes on these chromosomes")
     score.add_argument("--max-genes", type=int, help="at most this many genes (0 = all)")
@@ -59,7 +59,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     gather.add_argument("--out-tsv", required=True, help="enhancer-gene table")
     gather.add_argument("--out-bedpe", required=True, help="BEDPE of the top links per gene")
     gather.add_argument("--out-tracks", required=True, help="directory of per-gene gradient x input bigWigs")
-    gather.add_argument("--params", metavar="JSON|FILE", help=params_help)
+    add_params_argument(gather, '{"contributions": {...}}')
 
     evaluate = actions.add_parser("evaluate", help="auROC/auPRC against truth", description="auROC/auPRC against truth")
     evaluate.add_argument("--scores", nargs="+", required=True, metavar="GENOME=TSV", help="enhancer-gene tables")
@@ -73,6 +73,9 @@ def run(args: argparse.Namespace) -> int:
     """Entry point of ``enformer-lite contributions``."""
     from enformer_lite.contributions.score import evaluate_files, gather, score_chunk
 
+    for outdir in (getattr(args, "outdir", None), getattr(args, "out_tracks", None)):
+        if outdir:
+            check_replaceable(outdir)  # before any work: never replace a directory enformer-lite did not write
     if args.action == "score":
         if args.threads > 0:
             torch.set_num_threads(args.threads)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from enformer_lite.atomic import check_replaceable
+
 from enformer_lite.cli.common import add_inference_flags, settings_from_args
 from enformer_lite.inference.predict_tracks import PredictConfig, predict_tracks
 
@@ -22,6 +24,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Entry point of ``enformer-lite predict``."""
+    check_replaceable(args.outdir)  # before any work: never replace a directory enformer-lite did not write
     values = settings_from_args(args, "predict")
     if args.regions:
         values["regions"] = args.regions
