@@ -154,3 +154,55 @@ def test_blacklisted_bins_are_masked(finished: Path) -> None:
                     assert row[b - first] == 0
                     hits += 1
     assert hits > 0
+
+
+def _planned_jobs(finished: Path, user_data: Path, change: dict, name: str) -> tuple[dict[str, int], str]:
+    """Jobs a dry run plans after ``change`` (merged into my.yaml): rule → count, and the dry run's text."""
+    config = yaml.safe_load((user_data / "my.yaml").read_text())
+    for section, values in change.items():
+        target = config.setdefault(section, {})
+        for key, value in values.items():
+            if isinstance(value, dict) and isinstance(target.get(key), dict):
+                target[key] = {**target[key], **value}
+            else:
+                target[key] = value
+    path = user_data / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(config))
+    result = run(["snakemake", "--dry-run", "--printshellcmds", "--cores", "2", "--configfile", str(path)], finished)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    jobs: dict[str, int] = {}
+    if "Job stats:" in result.stdout:
+        table = result.stdout.split("Job stats:", 1)[1].splitlines()
+        for line in table[3:]:
+            fields = line.split()
+            if len(fields) != 2 or fields[0] == "total":
+                break
+            jobs[fields[0]] = int(fields[1])
+    return jobs, result.stdout
+
+
+def test_a_hardware_only_change_reruns_nothing(finished: Path, user_data: Path) -> None:
+    change = {"train": {"num_workers": 1, "progress_bar": False, "checkpoint_every_n_steps": 2,
+                        "trainer": {"precision": "32-true", "accelerator": "cpu"}},
+              "evaluate": {"batch_size": 7, "device": "cpu", "num_workers": 1},
+              "predict": {"batch_size": 3, "device": "cpu"},
+              "variants": {"batch_size": 3, "block_size": 100, "device": "cpu"},
+              "contributions": {"batch_size": 3, "device": "cpu"}}
+    jobs, text = _planned_jobs(finished, user_data, change, "hardware")
+    assert jobs == {}, text[-3000:]
+
+
+def test_a_new_vcf_reruns_only_its_own_jobs(finished: Path, user_data: Path) -> None:
+    config = yaml.safe_load((user_data / "my.yaml").read_text())
+    calls = config["variants"]["vcfs"]["calls"]
+    jobs, text = _planned_jobs(finished, user_data, {"variants": {"vcfs": {**config["variants"]["vcfs"],
+                                                                           "more": dict(calls)}}}, "new_vcf")
+    assert jobs and "train" not in jobs and "evaluate" not in jobs, jobs
+    outputs = [line.split(":", 1)[1].strip() for line in text.splitlines() if line.strip().startswith("output:")]
+    assert outputs and all("more" in out for out in outputs), outputs
+
+
+def test_a_learning_change_retrains(finished: Path, user_data: Path) -> None:
+    jobs, _ = _planned_jobs(finished, user_data, {"train": {"lr": 0.001}}, "learning")
+    assert jobs.get("train") == 1 and "evaluate" in jobs
+    assert "extract" not in jobs and "windows" not in jobs  # data do not depend on the learning rate

@@ -79,7 +79,17 @@ def test_track_files_of_a_missing_table(tmp_path: Path) -> None:
 
 def test_settings_json_and_optional_flags(ci_config: dict) -> None:
     settings = json.loads(flags.settings_json(ci_config, "evaluate", "nothing"))
-    assert settings == {"evaluate": ci_config["evaluate"], "nothing": {}}
+    hardware = json.loads(flags.hardware_json(ci_config, "evaluate", "nothing"))
+    evaluate = dict(ci_config["evaluate"])
+    evaluate.pop("resources", None)  # read by the workflow only
+    # the two halves are disjoint and together give the section back
+    assert set(settings["evaluate"]) & set(hardware["evaluate"]) == set()
+    assert {**settings["evaluate"], **hardware["evaluate"]} == evaluate
+    assert set(hardware["evaluate"]) == {"batch_size", "device", "num_workers"} and settings["nothing"] == {}
+    variants = json.loads(flags.settings_json(ci_config, "variants"))["variants"]
+    assert "vcfs" not in variants and "batch_size" not in variants and "shifts" in variants
+    train = json.loads(flags.hardware_json(ci_config, "train"))["train"]
+    assert set(train) == {"trainer", "num_workers", "progress_bar", "checkpoint_every_n_steps"} & set(ci_config["train"])
     assert flags.optional_flag("--genes", "my genes.bed") == "--genes 'my genes.bed'"
     assert flags.optional_flag("--genes", None) == flags.optional_flag("--genes", "") == ""
     assert flags.first_file_flag("--genes", ["g.bed"]) == "--genes g.bed"

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from enformer_lite.cli.common import load_params, parse_named_paths, section
+from enformer_lite.cli.common import add_params_argument, load_params, parse_named_paths, section
 from enformer_lite.errors import InputError
 from enformer_lite.training.config import TrainConfig
 from enformer_lite.training.train import train
@@ -18,9 +18,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", action="append", required=True, metavar="ORGANISM=DATA.h5",
                         help="one per organism, e.g. --data human=results/human/data.h5; the name selects the head")
     parser.add_argument("--outdir", required=True, type=Path, help="writes best.ckpt, last.ckpt, metrics.csv here")
-    parser.add_argument("--params", metavar="JSON|FILE",
-                        help='settings {"model": {...}, "train": {...}} inline or as a JSON/YAML file '
-                             "(the model: and train: sections of the workflow config)")
+    add_params_argument(parser, '{"model": {...}, "train": {...}} (the workflow config\'s sections)')
     group = parser.add_argument_group("overrides of train settings")
     group.add_argument("--max-steps", type=int)
     group.add_argument("--batch-size", type=int)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
+
+from enformer_lite.pipeline.flags import settings_json
 
 
 def contrib_genomes(config: Mapping[str, Any]) -> list[str]:
@@ -31,9 +32,9 @@ def contrib_chroms(config: Mapping[str, Any], genome: str) -> list[str]:
 
 
 def contrib_settings(config: Mapping[str, Any], genome: str) -> str:
-    """The contributions section as ``--params`` JSON, with the chromosomes to draw genes from."""
-    contrib = config["contributions"]
-    return json.dumps({"contributions": {**contrib, "chroms": contrib_chroms(config, genome)}}, sort_keys=True)
+    """The contributions section as ``--params`` JSON (its result-changing keys only; see
+    :func:`~enformer_lite.pipeline.flags.settings_json`), with the chromosomes to draw genes from."""
+    return settings_json(config, "contributions", contributions={"chroms": contrib_chroms(config, genome)})
 
 
 def contrib_chunks(config: Mapping[str, Any], genome: str) -> list[str]:

@@ -8,9 +8,51 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 
-def settings_json(config: Mapping[str, Any], *sections: str) -> str:
-    """The named config sections as one JSON object for a CLI's ``--params`` (empty when unset)."""
-    return json.dumps({name: config.get(name) or {} for name in sections}, sort_keys=True)
+HARDWARE_KEYS: dict[str, tuple[str, ...]] = {
+    "train": ("trainer", "num_workers", "progress_bar", "checkpoint_every_n_steps"),
+    "evaluate": ("batch_size", "device", "num_workers"),
+    "predict": ("batch_size", "device"),
+    "variants": ("batch_size", "block_size", "device"),
+    "contributions": ("batch_size", "device"),
+}
+"""Per section, the keys that say how a job runs (devices, processes, batching of inference, progress
+output), not what it computes. They reach the CLI through :func:`hardware_json` as a *resource*,
+which Snakemake does not compare when it decides what to rerun, so changing them reruns nothing."""
+
+WORKFLOW_KEYS: dict[str, tuple[str, ...]] = {
+    "variants": ("enabled", "checkpoint", "vcfs", "n_chunks"),
+    "contributions": ("enabled", "checkpoint", "truth", "chunks"),
+    "evaluate": ("resources",),
+}
+"""Keys the workflow reads itself (inputs, targets, chunk counts); jobs never see them, so adding a
+VCF or a truth table changes no other job's parameters."""
+
+
+def _section(config: Mapping[str, Any], name: str) -> dict[str, Any]:
+    values = dict(config.get(name) or {})
+    for key in WORKFLOW_KEYS.get(name, ()):
+        values.pop(key, None)
+    return values
+
+
+def settings_json(config: Mapping[str, Any], *sections: str, **overrides: Mapping[str, Any]) -> str:
+    """What the named config sections say about the result, as one JSON object for a CLI's ``--params``.
+
+    Hardware keys (:data:`HARDWARE_KEYS`) and workflow keys (:data:`WORKFLOW_KEYS`) are left out;
+    ``overrides`` (section → keys) replace values, e.g. one genome's chromosomes.
+    """
+    out = {}
+    for name in sections:
+        values = {k: v for k, v in _section(config, name).items() if k not in HARDWARE_KEYS.get(name, ())}
+        out[name] = {**values, **overrides.get(name, {})}
+    return json.dumps(out, sort_keys=True)
+
+
+def hardware_json(config: Mapping[str, Any], *sections: str) -> str:
+    """The hardware keys of the named sections as JSON for a second ``--params`` (see :data:`HARDWARE_KEYS`)."""
+    out = {name: {k: v for k, v in _section(config, name).items() if k in HARDWARE_KEYS.get(name, ())}
+           for name in sections}
+    return json.dumps(out, sort_keys=True)
 
 
 def optional_flag(flag: str, value: str | None) -> str:

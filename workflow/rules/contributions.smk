@@ -25,6 +25,7 @@ rule contributions_chunk:
     threads: job_threads()
     resources:
         **job_resources(mem_mb=6000, runtime=60, gpus="contributions"),
+        hardware=pipeline_flags.hardware_json(config, "contributions"),
     params:
         n_chunks=CONTRIB["chunks"],
         settings=contrib_settings,
@@ -32,7 +33,7 @@ rule contributions_chunk:
         "enformer-lite contributions score --checkpoint {input.ckpt} --data {input.data} --fasta {input.fasta} "
         "--genes {input.genes} --candidates {input.candidates} --head {wildcards.genome} "
         "--chunk {wildcards.chunk} --n-chunks {params.n_chunks} --threads {threads} --outdir {output.chunk} "
-        "--params {params.settings:q} 2> {log}"
+        "--params {params.settings:q} --params {resources.hardware:q} 2> {log}"
 
 
 rule contributions:
@@ -49,7 +50,7 @@ rule contributions:
     resources:
         **job_resources(mem_mb=2000, runtime=10),
     params:
-        settings=lambda wc: json.dumps({"contributions": CONTRIB}, sort_keys=True),
+        settings=pipeline_flags.settings_json(config, "contributions"),
     shell:
         "enformer-lite contributions gather {input.chunks} --out-tsv {output.table} --out-bedpe {output.bedpe} "
         "--out-tracks {output.tracks} --params {params.settings:q} 2> {log}"

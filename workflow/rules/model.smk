@@ -22,6 +22,7 @@ rule train:
     threads: job_threads()
     resources:
         **train_resources(mem_mb=8000, runtime=60),
+        hardware=hardware_json("train"),
     params:
         data=lambda wc, input: " ".join(
             f"--data {g}={shlex.quote(p)}" for g, p in zip(GENOMES, input.data)
@@ -32,7 +33,7 @@ rule train:
     # stdout goes to the log too: Lightning's progress bar writes there
     shell:
         "{params.launcher} enformer-lite train {params.data} --outdir {params.outdir} "
-        "--params {params.settings:q} > {log} 2>&1"
+        "--params {params.settings:q} --params {resources.hardware:q} > {log} 2>&1"
 
 
 rule evaluate:
@@ -52,12 +53,14 @@ rule evaluate:
     threads: job_threads()
     resources:
         **job_resources(mem_mb=6000, runtime=30),
+        hardware=hardware_json("evaluate"),
     params:
         genes=genes_flag,
         settings=settings_json("evaluate"),
     shell:
         "enformer-lite evaluate --checkpoint {input.ckpt} --data {input.data} --head {wildcards.genome} "
-        "{params.genes} --out {output.table} --tss-out {output.tss} --params {params.settings:q} 2> {log}"
+        "{params.genes} --out {output.table} --tss-out {output.tss} --params {params.settings:q} "
+        "--params {resources.hardware:q} 2> {log}"
 
 
 rule predict:
@@ -76,15 +79,14 @@ rule predict:
     threads: job_threads()
     resources:
         **job_resources(mem_mb=4000, runtime=20),
+        hardware=hardware_json("predict"),
     params:
-        settings=lambda wc: json.dumps(
-            {
-                "predict": {
-                    **config["predict"],
-                    "regions": config["predict"]["regions"].get(wc.genome, []),
-                }
-            }
+        settings=lambda wc: pipeline_flags.settings_json(
+            config,
+            "predict",
+            predict={"regions": config["predict"]["regions"].get(wc.genome, [])},
         ),
     shell:
         "enformer-lite predict --checkpoint {input.ckpt} --data {input.data} --fasta {input.fasta} "
-        "--head {wildcards.genome} --outdir {output.bigwigs} --params {params.settings:q} 2> {log}"
+        "--head {wildcards.genome} --outdir {output.bigwigs} --params {params.settings:q} "
+        "--params {resources.hardware:q} 2> {log}"

@@ -6,8 +6,13 @@ from enformer_lite.pipeline import flags as pipeline_flags
 
 
 def settings_json(*sections):
-    """The named config sections as one JSON object for the CLI's --params."""
+    """What the named config sections say about the result, as JSON for the CLI's --params."""
     return pipeline_flags.settings_json(config, *sections)
+
+
+def hardware_json(*sections):
+    """How the job runs (devices, batching), as JSON for a second --params; a resource, so no rerun trigger."""
+    return pipeline_flags.hardware_json(config, *sections)
 
 
 def model_targets():

@@ -28,6 +28,7 @@ rule score_variants:
     threads: job_threads()
     resources:
         **job_resources(mem_mb=4000, runtime=60, gpus="score"),
+        hardware=pipeline_flags.hardware_json(config, "variants"),
     params:
         head=variant_head,
         genes=lambda wc, input: (
@@ -38,7 +39,8 @@ rule score_variants:
     shell:
         "enformer-lite score-variants --vcf {input.vcf} --fasta {input.fasta} --checkpoint {input.ckpt} "
         "--head {params.head} {params.genes} --chunk {wildcards.chunk} --n-chunks {params.n_chunks} "
-        "--threads {threads} --params {params.settings:q} --part {output.part} 2> {log}"
+        "--threads {threads} --params {params.settings:q} --params {resources.hardware:q} "
+        "--part {output.part} 2> {log}"
 
 
 rule gather_variants:

@@ -30,8 +30,8 @@ def variant_genes(wildcards):
 
 
 def variant_settings():
-    """The variants section as --params JSON (the CLI ignores the workflow-only keys)."""
-    return pipeline_variants.variant_settings(config)
+    """What the variants section says about the scores, as --params JSON (no VCF list, no hardware keys)."""
+    return pipeline_flags.settings_json(config, "variants")
 
 
 def simulated_files():
