@@ -15,7 +15,7 @@ import numpy.typing as npt
 import pandas as pd
 import pyBigWig
 
-from enformer_lite.atomic import atomic_output
+from enformer_lite.atomic import atomic_output, staged_bigwig
 from enformer_lite.contributions.methods import TABLE_COLUMNS
 from enformer_lite.errors import InputError
 
@@ -100,8 +100,8 @@ def write_track(
     if chrom not in sizes:
         raise InputError(f"chromosome {chrom!r} is not in the FASTA")
     lo, hi = max(0, start), min(sizes[chrom], start + len(values))
-    with atomic_output(path) as tmp:
-        bw = pyBigWig.open(str(tmp), "w")
+    with atomic_output(path) as tmp, staged_bigwig(tmp) as staged:  # libBigWig crashes on a full disk
+        bw = pyBigWig.open(staged, "w")
         try:
             bw.addHeader(list(sizes.items()), maxZooms=10)
             if hi > lo:

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pyBigWig
 
-from enformer_lite.atomic import atomic_output
+from enformer_lite.atomic import atomic_output, staged_bigwig
 from enformer_lite.simulate.oracle import OracleResult
 
 
@@ -62,7 +62,8 @@ def write_observed_bigwigs(
     header = [(name, r.length) for name, r in results]
     with contextlib.ExitStack() as stack:
         tmps = [stack.enter_context(atomic_output(p)) for p in paths]
-        handles = [pyBigWig.open(str(t), "w") for t in tmps]
+        staged = [stack.enter_context(staged_bigwig(t)) for t in tmps]  # libBigWig crashes on a full disk
+        handles = [pyBigWig.open(name, "w") for name in staged]
         for bw in handles:
             stack.callback(bw.close)  # runs before the renames (last in, first out)
         for bw in handles:
