@@ -102,11 +102,12 @@ class ConvBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         bn, conv = self.norm, self.conv
+        if bn.training and _world_size() > 1:
+            return self._forward_synchronised(x)
         momentum = bn.momentum
         if bn.training and bn.num_batches_tracked is not None:
             bn.num_batches_tracked.add_(1)
-            if momentum is None:  # cumulative moving average, as nn.BatchNorm1d
-                momentum = 1.0 / float(bn.num_batches_tracked)
+            momentum = _ema_momentum(bn)
         training = bn.training or bn.running_mean is None
         norm_weight, norm_bias = bn.weight * _GELU_SLOPE, bn.bias * _GELU_SLOPE
         conv_weight = conv.weight / _GELU_SLOPE
@@ -120,6 +121,68 @@ class ConvBlock(nn.Module):
         z = F.batch_norm(x, bn.running_mean, bn.running_var, norm_weight, norm_bias, training, momentum or 0.0, bn.eps)
         # SiLU in place: batch norm's backward does not read its output, so one full-length buffer suffices.
         return F.conv1d(F.silu(z, inplace=True), conv_weight, conv.bias, padding=padding, dilation=dilation)
+
+
+    def _forward_synchronised(self, x: torch.Tensor) -> torch.Tensor:
+        """Training forward with batch statistics over every process's batch (as SyncBatchNorm, which
+        PyTorch offers for GPUs only): per-channel sums are all-reduced with gradients, the running
+        statistics are updated with the global ones, and every process normalises alike."""
+        bn, conv = self.norm, self.conv
+        channels = x.shape[1]
+        local = torch.cat([x.sum(dim=(0, 2)), (x * x).sum(dim=(0, 2)), x.new_full((1,), x.shape[0] * x.shape[2])])
+        total = _AllReduceSum.apply(local.float())
+        count = total[-1]
+        mean = total[:channels] / count
+        var = (total[channels : 2 * channels] / count - mean * mean).clamp_min(0.0)
+        if bn.running_mean is not None:
+            with torch.no_grad():
+                bn.num_batches_tracked.add_(1)
+                momentum = _ema_momentum(bn)
+                bn.running_mean.lerp_(mean.detach().to(bn.running_mean.dtype), momentum)
+                unbiased = var.detach() * count / (count - 1).clamp_min(1.0)
+                bn.running_var.lerp_(unbiased.to(bn.running_var.dtype), momentum)
+        scale = (bn.weight * torch.rsqrt(var + bn.eps)).to(x.dtype).view(1, -1, 1)
+        z = (x - mean.to(x.dtype).view(1, -1, 1)) * scale + bn.bias.to(x.dtype).view(1, -1, 1)
+        dilation = conv.dilation[0]
+        return F.conv1d(gelu(z), conv.weight, conv.bias, padding=dilation * (conv.kernel_size[0] // 2), dilation=dilation)
+
+
+class _AllReduceSum(torch.autograd.Function):
+    """Sum over processes with gradients: the backward of a sum over processes is the sum of the gradients."""
+
+    @staticmethod
+    def forward(ctx: torch.autograd.function.FunctionCtx, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        out = x.clone()
+        torch.distributed.all_reduce(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: torch.autograd.function.FunctionCtx, grad: torch.Tensor) -> torch.Tensor:
+        grad = grad.clone()
+        torch.distributed.all_reduce(grad)
+        return grad
+
+
+def _ema_momentum(bn: nn.BatchNorm1d) -> float:
+    """Momentum of this update of the running statistics (``num_batches_tracked`` already counts it).
+
+    The published model's Sonnet BatchNorm keeps a zero-debiased moving average with decay
+    ``d = 1 - momentum``: ``m_t = (1 - d) Σ_i d^(t-i) x_i / (1 - d^t)``, i.e. the update
+    ``m_t = m_(t-1) + (x_t - m_(t-1)) (1 - d) / (1 - d^t)``: the first batch is taken whole, and the
+    momentum falls to ``1 - d``. PyTorch's plain update would instead start from 0 (mean) and 1
+    (variance) and take ~1 / momentum steps to forget them. ``momentum=None`` is a cumulative average.
+    """
+    steps = float(bn.num_batches_tracked)
+    if bn.momentum is None:
+        return 1.0 / steps
+    decay = 1.0 - bn.momentum
+    return (1.0 - decay) / (1.0 - decay**steps) if decay > 0 else 1.0
+
+
+def _world_size() -> int:
+    """Processes in the default process group (1 without one)."""
+    dist = torch.distributed
+    return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
 
 
 class _PairSoftmaxPool(torch.autograd.Function):

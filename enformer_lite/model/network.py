@@ -8,6 +8,7 @@ from torch import nn
 from enformer_lite.model.attention import TransformerBlock
 from enformer_lite.model.config import ModelConfig
 from enformer_lite.model.layers import ConvBlock, DilatedResidualBlock, Stem, TowerBlock, gelu
+from enformer_lite.model.init import tf_init_
 
 STEM_KERNEL = 15
 TOWER_KERNEL = 5
@@ -158,5 +159,6 @@ class EnformerLite(nn.Module):
 
 
 def build_model(cfg: ModelConfig) -> EnformerLite:
-    """A freshly initialised :class:`EnformerLite` for ``cfg``."""
-    return EnformerLite(cfg)
+    """A freshly initialised :class:`EnformerLite` for ``cfg``, drawn as the published TF code draws it
+    (:func:`~enformer_lite.model.init.tf_init_`)."""
+    return tf_init_(EnformerLite(cfg))
