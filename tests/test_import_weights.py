@@ -135,3 +135,56 @@ def test_cli_reports_bad_input(tmp_path, capsys) -> None:  # noqa: ANN001
         from enformer_lite.cli.import_weights import _read_overrides
 
         _read_overrides("[1, 2]")
+
+
+@pytest.mark.parametrize("safe", [True, False])
+def test_a_save_pretrained_directory_is_read_with_its_config(reference: torch.nn.Module, tmp_path, safe: bool) -> None:  # noqa: ANN001
+    """enformer-pytorch's own save_pretrained output: config.json picks the positional features, no flag needed."""
+    from enformer_lite.model.pretrained import read_pretrained
+
+    directory = tmp_path / "pretrained"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if safe:
+            # enformer-pytorch's save_pretrained refuses safetensors (its trunk aliases tensors);
+            # safetensors' own save_model stores one copy of each, as uploaded checkpoints do
+            from safetensors.torch import save_model
+
+            reference.config.save_pretrained(directory)
+            save_model(reference, str(directory / "model.safetensors"))
+        else:
+            reference.save_pretrained(directory, safe_serialization=False)
+    assert (directory / ("model.safetensors" if safe else "pytorch_model.bin")).is_file()
+    pretrained = read_pretrained(directory)
+    assert pretrained.config.positional_gamma == "enformer_pytorch"  # config.json: use_tf_gamma false
+    assert pretrained.config.target_length == 8 and pretrained.config.heads == {"human": 5, "mouse": 3}
+    model = build_model(pretrained.config)
+    model.load_state_dict(pretrained.state_dict)
+    x = one_hot(16 * 128)
+    with torch.no_grad():
+        torch.testing.assert_close(model.eval()(x, head="human"), reference(x, head="human"), rtol=1e-4, atol=1e-5)
+    out = tmp_path / "lite.pt"
+    assert main(["import-weights", "--input", str(directory), "--output", str(out)]) == 0
+    with torch.no_grad():
+        torch.testing.assert_close(load_model(out)(x, head="mouse"), reference(x, head="mouse"), rtol=1e-4, atol=1e-5)
+
+
+def test_use_tf_gamma_and_bad_directories(reference: torch.nn.Module, tmp_path) -> None:  # noqa: ANN001
+    import json
+
+    from enformer_lite.model.pretrained import read_pretrained
+
+    directory = tmp_path / "tf"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reference.save_pretrained(directory, safe_serialization=False)
+    config = json.loads((directory / "config.json").read_text())
+    (directory / "config.json").write_text(json.dumps({**config, "use_tf_gamma": True}))
+    assert read_pretrained(directory).config.positional_gamma == "tf"
+    (directory / "pytorch_model.bin").unlink()
+    with pytest.raises(InputError, match="needs config.json and one of model.safetensors, pytorch_model.bin"):
+        read_pretrained(directory)
+    broken = tmp_path / "broken.safetensors"
+    broken.write_bytes(b"not a safetensors file")
+    with pytest.raises(InputError, match=f"{broken}: not a readable safetensors file"):
+        read_pretrained(broken)

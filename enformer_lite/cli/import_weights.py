@@ -2,7 +2,10 @@
 
 Example::
 
-    enformer-lite import-weights --input pytorch_model.bin --output results/model/enformer.pt
+    enformer-lite import-weights --input enformer-official-rough/ --output results/model/enformer.pt
+
+The input is any form :func:`enformer_lite.model.pretrained.read_pretrained` accepts; a
+``config.json`` chooses the positional-feature variant, otherwise the published one is assumed.
 
 The output is ``{"model_config": ModelConfig.to_dict(), "state_dict": ...}`` saved with
 ``torch.save`` (see :mod:`enformer_lite.model.checkpoint`); load it with
@@ -18,18 +21,18 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from enformer_lite.errors import InputError
-from enformer_lite.model.checkpoint import load_torch_file, save_model
+from enformer_lite.model.checkpoint import save_model
 from enformer_lite.model.config import PRESETS, ModelConfig
-from enformer_lite.model.convert import convert_state_dict, infer_config
+from enformer_lite.model.pretrained import read_pretrained
 
 log = logging.getLogger(__name__)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--input", required=True, type=Path, help="state dict of enformer_pytorch.Enformer (torch file)")
+    parser.add_argument("--input", required=True, type=Path,
+                        help="enformer-pytorch weights: a save_pretrained directory (config.json + model.safetensors "
+                             "or pytorch_model.bin), or a bare state dict (torch or .safetensors file)")
     parser.add_argument("--output", required=True, type=Path, help="model file to write")
     parser.add_argument(
         "--preset", default="enformer", choices=sorted(PRESETS),
@@ -60,27 +63,11 @@ def _read_overrides(text: str | None) -> dict[str, Any]:
     return data
 
 
-def _load_state_dict(path: Path) -> dict[str, torch.Tensor]:
-    blob = load_torch_file(path)
-    if isinstance(blob, dict) and isinstance(blob.get("state_dict"), dict):
-        blob = blob["state_dict"]
-    if not isinstance(blob, dict):
-        raise InputError(f"{path}: expected a dict of tensors, found {type(blob).__name__}")
-    return blob
-
-
 def run(args: argparse.Namespace) -> int:
-    overrides = _read_overrides(args.config_json)
-    source = _load_state_dict(args.input)
-    try:
-        cfg = infer_config(source, ModelConfig.from_preset(args.preset))
-        cfg = ModelConfig.from_dict({**cfg.to_dict(), **overrides})
-        state = convert_state_dict(source, cfg)
-    except InputError as err:
-        raise InputError(f"{args.input}: {err}") from err
-    except ValueError as err:
-        raise InputError(f"{args.input} / --config-json: {err}") from err
-    save_model(args.output, cfg, state)
-    arch = {k: v for k, v in dataclasses.asdict(cfg).items() if k in ("channels", "num_transformer_layers", "num_heads", "heads")}
-    log.info("wrote %s (%d tensors; %s)", args.output, len(state), arch)
+    pretrained = read_pretrained(args.input, ModelConfig.from_preset(args.preset), _read_overrides(args.config_json))
+    cfg = pretrained.config
+    save_model(args.output, cfg, pretrained.state_dict)
+    arch = {k: v for k, v in dataclasses.asdict(cfg).items()
+            if k in ("channels", "num_transformer_layers", "num_heads", "heads", "positional_gamma")}
+    log.info("wrote %s from %s (%d tensors; %s)", args.output, pretrained.source, len(pretrained.state_dict), arch)
     return 0
