@@ -19,6 +19,11 @@ missing_chrom   optional: ``error`` (default) or ``zero`` when the bigWig lacks 
 ==============  ==================================================================
 
 Transform order (as in basenji): NaN → 0, pool per bin, soft clip, clip, scale.
+
+The published targets tables of Basenji/Enformer/Borzoi (``targets_human.txt``: ``index, genome,
+identifier, file, clip, scale, sum_stat, description``, Borzoi adding ``clip_soft`` and
+``strand_pair``) are read as they are: ``identifier`` is the id, the assay is the description's
+prefix before ``:`` (``CAGE:liver`` → CAGE), and the ``genome`` column is ignored.
 """
 
 from __future__ import annotations
@@ -38,6 +43,8 @@ import numpy.typing as npt
 from enformer_lite.errors import InputError
 
 REQUIRED_COLUMNS = ("index", "id", "file", "sum_stat", "scale")
+TARGETS_COLUMNS = ("index", "identifier", "file", "clip", "scale", "sum_stat", "description")
+"""Columns of a published (Basenji/Enformer) targets table, read as a tracks table."""
 EMPTY = ("", ".", "NA", "None", "none", "nan")
 """Spellings of an empty optional column."""
 FLOAT16_MAX = float(np.finfo(np.float16).max)
@@ -94,6 +101,13 @@ def _optional_float(text: str | None, where: str) -> float | None:
         raise InputError(f"{where}: not a number: {text!r}") from err
 
 
+def _from_targets_row(row: Mapping[str, str | None]) -> dict[str, str | None]:
+    """A published targets-table row in tracks-table columns (see the module docstring)."""
+    description = _text(row.get("description"))
+    assay = description.split(":", 1)[0] if ":" in description else ""
+    return {**row, "id": row.get("identifier"), "assay": row.get("assay") or assay}
+
+
 def read_tracks_table(path: str | os.PathLike[str]) -> list[TrackSpec]:
     """Read and validate a tracks table; raises InputError naming file and row."""
     table = Path(path)
@@ -107,6 +121,8 @@ def read_tracks_table(path: str | os.PathLike[str]) -> list[TrackSpec]:
         raise InputError(f"{table}: tracks table has no rows")
     if "\t" not in header and len(header.split()) > 1:
         raise InputError(f"{table} line 1: columns must be separated by tabs, not spaces")
+    if "id" not in rows[0] and "identifier" in rows[0]:
+        rows = [_from_targets_row(row) for row in rows]
     missing = [c for c in REQUIRED_COLUMNS if c not in rows[0]]
     if missing:
         raise InputError(f"{table}: tracks table lacks required column(s) {', '.join(missing)} "
@@ -140,7 +156,8 @@ def read_tracks_table(path: str | os.PathLike[str]) -> list[TrackSpec]:
         if not spec.file:
             raise InputError(f"{where}: empty file (the track's bigWig path)")
         if spec.sum_stat not in ("sum", "mean"):
-            raise InputError(f"{where}: sum_stat must be 'sum' or 'mean', got {spec.sum_stat!r}")
+            raise InputError(f"{where}: sum_stat must be 'sum' or 'mean', got {spec.sum_stat!r}"
+                             + (" (Borzoi's sum_sqrt is not supported)" if spec.sum_stat == "sum_sqrt" else ""))
         if spec.missing_chrom not in ("error", "zero"):
             raise InputError(f"{where}: missing_chrom must be 'error' or 'zero'")
         if not (spec.scale > 0 and math.isfinite(spec.scale)):
