@@ -57,6 +57,31 @@ def bases_covered(path: str) -> int:
     return struct.unpack(f"{order}Q", raw)[0] if len(raw) == 8 else 0
 
 
+def bigwig_chrom(bw: "pyBigWig.pyBigWig", track: TrackSpec, chrom: str, chrom_size: int) -> str | None:
+    """The bigWig's name for FASTA chromosome ``chrom``, or None when it lacks it and ``missing_chrom`` is ``zero``.
+
+    InputError when the chromosome is missing (and ``missing_chrom`` is ``error``) or its length differs
+    from the FASTA's; a ``chr1``/``1`` spelling difference is resolved. Cheap (header only), so
+    extraction checks every track with it before reading any.
+    """
+    name = resolve_chrom(chrom, bw.chroms())
+    if name is None:
+        if track.missing_chrom == "zero":
+            return None
+        shown = ", ".join(list(bw.chroms())[:8])
+        raise InputError(
+            f"{track.file}: track {track.id!r} has no chromosome {chrom!r} (nor an alias) that the FASTA has; "
+            f"bigWig chromosomes: {shown}. Set missing_chrom=zero in the tracks table to use zeros."
+        )
+    bw_size = bw.chroms(name)
+    if bw_size != chrom_size:
+        raise InputError(
+            f"{track.file}: chromosome {name!r} is {bw_size} bp in the bigWig but {chrom_size} bp in the FASTA "
+            "(different genome assemblies?)"
+        )
+    return name
+
+
 def pooled_chromosome(
     bw: "pyBigWig.pyBigWig", track: TrackSpec, chrom: str, chrom_size: int, bin_size: int
 ) -> npt.NDArray[np.float32]:
@@ -66,39 +91,32 @@ def pooled_chromosome(
     (no data) counts as 0; the last partial bin is padded with zeros. A
     chromosome missing from the bigWig is an error unless ``track.missing_chrom``
     is ``zero``; a ``chr1``/``1`` spelling difference is resolved and logged.
+    The chromosome is read once, in :data:`CHUNK_BP` pieces (memory: ~5 bytes per
+    base of one piece plus 12 bytes per bin).
     """
     n_bins = -(-chrom_size // bin_size)
-    name = resolve_chrom(chrom, bw.chroms())
+    name = bigwig_chrom(bw, track, chrom, chrom_size)
     if name is None:
-        if track.missing_chrom == "zero":
-            log.warning("%s: no chromosome %s, track %s set to 0 there (missing_chrom=zero)", track.file, chrom, track.id)
-            return np.zeros(n_bins, dtype=np.float32)
-        shown = ", ".join(list(bw.chroms())[:8])
-        raise InputError(
-            f"{track.file}: track {track.id!r} has no chromosome {chrom!r} (nor an alias) that the FASTA has; "
-            f"bigWig chromosomes: {shown}. Set missing_chrom=zero in the tracks table to use zeros."
-        )
+        log.warning("%s: no chromosome %s, track %s set to 0 there (missing_chrom=zero)", track.file, chrom, track.id)
+        return np.zeros(n_bins, dtype=np.float32)
     if name != chrom:
         log.info("%s: using bigWig chromosome %s for FASTA chromosome %s", track.file, name, chrom)
-    bw_size = bw.chroms(name)
-    if bw_size != chrom_size:
-        raise InputError(
-            f"{track.file}: chromosome {name!r} is {bw_size} bp in the bigWig but {chrom_size} bp in the FASTA "
-            "(different genome assemblies?)"
-        )
     out = np.zeros(n_bins, dtype=np.float64)
     step = CHUNK_BP - CHUNK_BP % bin_size
     for start in range(0, chrom_size, step):
         end = min(start + step, chrom_size)
         values = np.asarray(bw.values(name, start, end, numpy=True), dtype=np.float32)
-        values[np.isnan(values)] = 0.0
-        if np.isinf(values).any():
-            pos = start + int(np.flatnonzero(np.isinf(values))[0])
-            raise InputError(f"{track.file}: infinite value at {name}:{pos + 1}")
         pad = -len(values) % bin_size
         if pad:
             values = np.concatenate([values, np.zeros(pad, dtype=np.float32)])
-        pooled = values.reshape(-1, bin_size).sum(axis=1, dtype=np.float64)
+        per_bin = values.reshape(-1, bin_size)
+        pooled = per_bin.sum(axis=1, dtype=np.float64)
+        gaps = np.isnan(pooled)  # bins with a base without data (NaN): sum them again with NaN as 0
+        if gaps.any():
+            pooled[gaps] = np.nansum(per_bin[gaps], axis=1, dtype=np.float64)
+        if not np.isfinite(pooled).all():  # an infinite value makes its bin's sum inf (or NaN for inf - inf)
+            pos = start + int(np.flatnonzero(np.isinf(values))[0])
+            raise InputError(f"{track.file}: infinite value at {name}:{pos + 1}")
         out[start // bin_size : start // bin_size + len(pooled)] = pooled
     if track.sum_stat == "mean":
         out /= bin_size

@@ -3,7 +3,8 @@
 One row per window:
 
 ``sequence``  uint8 (N, window_length): base codes A=0 C=1 G=2 T=3 N=4, one chunk per row (lzf)
-``targets``   float16 (N, target_length, T): transformed pooled signal of the central bins
+``targets``   float16 (N, target_length, T): transformed pooled signal of the central bins, one chunk per
+              row and :data:`TRACK_CHUNK` tracks (so one per row up to that many tracks; uncompressed)
 ``target_mask`` uint8 (N, target_length): 1 where the bin counts, 0 where it is masked (mostly N,
               past the chromosome end, or blacklisted; see :mod:`enformer_lite.data.target_mask`).
               Files written before it existed have none: every bin counts.
@@ -30,19 +31,26 @@ from enformer_lite.data.tracks import TrackSpec, tracks_from_records, tracks_to_
 from enformer_lite.data.windows import SPLITS, Window
 from enformer_lite.errors import InputError
 
+TRACK_CHUNK = 128
+"""Most tracks in one ``targets`` chunk: extraction writes tracks in groups of this many, so its memory
+does not grow with the track count, and a chunk (229 KB at 896 bins) is written once."""
 WINDOW_DTYPE = np.dtype([("chrom", "S64"), ("start", "<i8"), ("end", "<i8"), ("split", "S5")])
 
 
 def create_datasets(h5: h5py.File, n: int, geometry: WindowGeometry, n_tracks: int) -> None:
-    """Empty ``sequence``, ``targets`` and ``target_mask`` datasets for ``n`` windows, one chunk per row."""
+    """Empty ``sequence``, ``targets`` and ``target_mask`` datasets for ``n`` windows, one chunk per row.
+
+    ``targets`` chunks hold at most :data:`TRACK_CHUNK` tracks: (1, target_length, min(T, TRACK_CHUNK)).
+    """
     per_row = (
-        ("sequence", (geometry.window_length,), "u1", "lzf"),
-        ("targets", (geometry.target_length, n_tracks), "f2", None),
-        ("target_mask", (geometry.target_length,), "u1", "lzf"),
+        ("sequence", (geometry.window_length,), "u1", "lzf", None),
+        ("targets", (geometry.target_length, n_tracks), "f2", None, min(n_tracks, TRACK_CHUNK)),
+        ("target_mask", (geometry.target_length,), "u1", "lzf", None),
     )
-    for name, row_shape, dtype, compression in per_row:
+    for name, row_shape, dtype, compression, last in per_row:
+        chunk = (1, *row_shape) if last is None else (1, *row_shape[:-1], last)
         h5.create_dataset(name, shape=(n, *row_shape), maxshape=(None, *row_shape), dtype=dtype,
-                          chunks=(1, *row_shape), compression=compression, track_times=False)
+                          chunks=chunk, compression=compression, track_times=False)
 
 
 def write_attrs(h5: h5py.File, genome: str, geometry: WindowGeometry, tracks: Sequence[TrackSpec], fingerprint: str) -> None:

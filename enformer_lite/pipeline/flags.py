@@ -52,7 +52,8 @@ def hardware_json(config: Mapping[str, Any], *sections: str) -> str:
     """The hardware keys of the named sections as JSON for a second ``--params`` (see :data:`HARDWARE_KEYS`)."""
     out = {name: {k: v for k, v in _section(config, name).items() if k in HARDWARE_KEYS.get(name, ())}
            for name in sections}
-    return json.dumps(out, sort_keys=True)
+    # compact: Snakemake prints resources as "name=value, name=value"
+    return json.dumps(out, sort_keys=True, separators=(",", ":"))
 
 
 def optional_flag(flag: str, value: str | None) -> str:

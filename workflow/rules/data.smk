@@ -90,7 +90,7 @@ rule extract:
     conda:
         "../envs/enformer-lite.yaml"
     resources:
-        **job_resources(mem_mb=8000, runtime=60),
+        **job_resources(mem_mb=extract_mem_mb, runtime=extract_runtime),
     params:
         geometry=window_args(),
         blacklist=lambda wc: pipeline_flags.blacklist_flags(

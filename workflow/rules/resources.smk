@@ -26,3 +26,19 @@ def train_resources(mem_mb, runtime):
 def train_launcher():
     """Command prefix that starts the training processes (srun inside a multi-process SLURM job)."""
     return pipeline_training.train_launcher(config)
+
+
+def extract_mem_mb(wildcards):
+    """MB of one extract job, from the genome's track count and this chromosome's length (bench/extract.py)."""
+    cfg = config["genomes"][wildcards.genome]
+    return pipeline_resources.extract_mem_mb(
+        *pipeline_resources.extract_need(cfg["tracks"], cfg["fasta"], wildcards.chrom)
+    )
+
+
+def extract_runtime(wildcards):
+    """Minutes of one extract job: every track's chromosome is read once."""
+    cfg = config["genomes"][wildcards.genome]
+    return pipeline_resources.extract_runtime_min(
+        *pipeline_resources.extract_need(cfg["tracks"], cfg["fasta"], wildcards.chrom)
+    )
