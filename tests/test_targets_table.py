@@ -39,3 +39,24 @@ def test_borzoi_columns_and_an_unsupported_sum_stat(tmp_path: Path) -> None:
     table.write_text("\n".join([header, "0\tx\tf.w5\t768\t384\t0.3\tsum_sqrt\t0\tRNA:liver"]) + "\n")
     with pytest.raises(InputError, match=r"line 2 \(track 'x'\).*sum_sqrt is not supported"):
         read_tracks_table(table)
+
+
+def test_tracks_are_selected_by_id_assay_and_description(tmp_path: Path) -> None:
+    from enformer_lite.data.tracks import select_tracks
+
+    table = tmp_path / "targets_human.txt"
+    table.write_text("\n".join(ENFORMER_ROWS + [
+        "3\t0\tCNhs10624\tx.w5\t384\t1\tsum\tCAGE:liver, adult, pool1",
+        "4\t0\tENCFF001\ty.w5\t32\t2\tmean\tDNASE:liver tissue female",
+    ]) + "\n")
+    tracks = read_tracks_table(table)
+    ids = lambda chosen: [t.id for t in chosen]  # noqa: E731
+    assert ids(select_tracks(tracks, ["CAGE:.*liver"])) == ["CNhs10624"]
+    assert ids(select_tracks(tracks, ["CAGE:"])) == ["CNhs11760", "CNhs10624"]
+    assert ids(select_tracks(tracks, ["liver"])) == ["CNhs10624", "ENCFF001"]
+    assert ids(select_tracks(tracks, ["ENCFF031NKP", "DNASE:cerebellum"])) == ["ENCFF833POA", "ENCFF031NKP"]
+    assert select_tracks(tracks, []) == tracks
+    with pytest.raises(InputError, match="'CAGE:.*kidney' matches no track"):
+        select_tracks(tracks, ["CAGE:.*kidney"])
+    with pytest.raises(InputError, match="not a regular expression"):
+        select_tracks(tracks, ["(("])

@@ -32,6 +32,7 @@ import csv
 import json
 import math
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -175,6 +176,36 @@ def read_tracks_table(path: str | os.PathLike[str]) -> list[TrackSpec]:
         if specs[spec.strand_pair].strand_pair != spec.index:
             raise InputError(f"{table}: strand pairs of {spec.id!r} and {specs[spec.strand_pair].id!r} do not point at each other")
     return specs
+
+
+def select_tracks(tracks: Sequence[TrackSpec], patterns: Sequence[str]) -> list[TrackSpec]:
+    """Tracks chosen by identifier, assay or description, in table order (all when ``patterns`` is empty).
+
+    Each pattern is an exact track id (``CNhs11760``), an assay with a regular expression searched in
+    the description (``CAGE:.*liver``: CAGE tracks whose description mentions liver; ``DNASE:`` all
+    DNase tracks), or else a regular expression searched in id and description. A pattern that
+    selects nothing is an InputError naming it.
+    """
+    if not patterns:
+        return list(tracks)
+    chosen: set[int] = set()
+    for pattern in patterns:
+        hits = [t.index for t in tracks if t.id == pattern]
+        if not hits:
+            assay, sep, rest = pattern.partition(":")
+            try:
+                if sep and assay.isalpha() and any(t.assay == assay.upper() for t in tracks):
+                    expr = re.compile(rest, re.IGNORECASE)
+                    hits = [t.index for t in tracks if t.assay == assay.upper() and expr.search(t.description)]
+                else:
+                    expr = re.compile(pattern, re.IGNORECASE)
+                    hits = [t.index for t in tracks if expr.search(t.id) or expr.search(t.description)]
+            except re.error as err:
+                raise InputError(f"track selection {pattern!r}: not a regular expression ({err})") from err
+        if not hits:
+            raise InputError(f"track selection {pattern!r} matches no track (by id, ASSAY:description or description)")
+        chosen.update(hits)
+    return [t for t in tracks if t.index in chosen]
 
 
 def tracks_to_json(specs: list[TrackSpec]) -> str:
