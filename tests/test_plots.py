@@ -322,3 +322,20 @@ def test_contribution_figure(world, tmp_path: Path) -> None:
     check_png(tmp_path / "contrib.png", fig)
     arcs = [p for ax in fig.axes for p in ax.patches if type(p).__name__ == "Arc"]
     assert len(arcs) == int((item.elements["deletion"] > 0).sum())
+
+
+def test_tracks_can_be_chosen_by_assay_and_description() -> None:
+    from types import SimpleNamespace
+
+    from enformer_lite.data.tracks import TrackSpec
+    from enformer_lite.plots.plot_tracks import collect_signals
+
+    tracks = [TrackSpec(0, "c1", "f", "CAGE", description="CAGE:liver adult"),
+              TrackSpec(1, "d1", "f", "DNASE", description="DNASE:liver"),
+              TrackSpec(2, "c2", "f", "CAGE", description="CAGE:brain")]
+    prediction = SimpleNamespace(tracks=tracks, values=np.arange(30, dtype=float).reshape(10, 3))
+    region = Region("chr1", 0, 10 * BIN)
+    chosen = collect_signals(region, BIN, [], prediction, only=["CAGE:liver", "c2"])
+    assert [s.id for s in chosen] == ["c1", "c2"]
+    np.testing.assert_array_equal(chosen[1].predicted, prediction.values[:, 2])
+    assert [s.id for s in collect_signals(region, BIN, [], prediction, only=["liver"])] == ["c1", "d1"]

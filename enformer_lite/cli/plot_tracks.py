@@ -31,8 +31,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     source.add_argument("--tracks", help="tracks table (TSV): its bigWig files are the observed tracks")
     source.add_argument("--bigwig", action="append", metavar="ID=PATH", help="an observed bigWig; repeatable")
     show = parser.add_argument_group("what to show")
-    show.add_argument("--track", action="append", dest="only", metavar="ID",
-                      help="show only these track ids, in this order; repeatable")
+    show.add_argument("--track", action="append", dest="only", metavar="ID|SELECTION",
+                      help="show only these tracks, in this order: ids, or selections of the model's tracks such "
+                           "as 'CAGE:.*liver' (assay and description) or 'liver'; repeatable")
     show.add_argument("--genes", help="genes BED6 (chrom, tss, tss+1, id, score, strand)")
     show.add_argument("--candidates", help="candidate elements (BED)")
     show.add_argument("--mark", action="append", type=int, default=[], metavar="POS",

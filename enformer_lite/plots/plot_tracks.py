@@ -19,6 +19,7 @@ from pathlib import Path
 
 from enformer_lite.data.candidates import read_candidates_bed
 from enformer_lite.data.genes import read_genes
+from enformer_lite.data.tracks import select_tracks
 from enformer_lite.data.regions import Region
 from enformer_lite.data.tracks import read_tracks_table
 from enformer_lite.errors import InputError
@@ -67,7 +68,13 @@ def collect_signals(
         entry = by_id.setdefault(track.id, {"assay": track.assay, "strand": track.strand})
         entry["assay"] = entry["assay"] or track.assay
         entry["observed"] = observed_signal(track.path, region, bin_size, track.missing_chrom)
-    order = list(only) or list(by_id)
+    order = []
+    for item in only:  # an id, or a selection such as CAGE:.*liver over the model's tracks
+        if item in by_id or prediction is None:
+            order.append(item)
+        else:
+            order.extend(t.id for t in select_tracks(prediction.tracks, [item]) if t.id not in order)
+    order = order or list(by_id)
     unknown = [i for i in order if i not in by_id]
     if unknown:
         raise InputError(f"--track {', '.join(unknown)}: no such track (tracks: {', '.join(by_id)})")
