@@ -101,9 +101,8 @@ def test_sigterm_removes_the_temporary_of_an_unfinished_output(tmp_path: Path) -
     script = (
         "import os, signal, sys, time\n"
         "from enformer_lite.atomic import atomic_output\n"
-        "from enformer_lite.cli.common import exit_cleanly_on_sigterm\n"
-        "exit_cleanly_on_sigterm()\n"
-        f"with atomic_output({str(tmp_path / 'merged.h5')!r}) as tmp:\n"
+        "from enformer_lite.cli.common import sigterm_exits\n"
+        f"with sigterm_exits(), atomic_output({str(tmp_path / 'merged.h5')!r}) as tmp:\n"
         "    tmp.write_bytes(b'x' * 1000)\n"
         "    os.kill(os.getpid(), signal.SIGTERM)\n"
         "    time.sleep(30)\n"

@@ -11,13 +11,14 @@ in its own layer (``data``, ``training``, ``inference``, ``variants``, ``contrib
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
 import sys
 from collections.abc import Sequence
 
 from enformer_lite import __version__
-from enformer_lite.cli.common import exit_cleanly_on_sigterm, report_error
+from enformer_lite.cli.common import report_error, sigterm_exits
 from enformer_lite.errors import InputError
 
 COMMANDS: dict[str, str] = {
@@ -36,6 +37,11 @@ COMMANDS: dict[str, str] = {
     "contributions": "score which candidate elements drive which genes",
     "plot-tracks": "draw observed and/or predicted tracks over a region (PNG/PDF)",
     "plot": "draw one of the workflow's figures from its result files",
+    "ism": "in-silico saturation mutagenesis of TSSs, elements, regions and top variants",
+    "background-variants": "sample background SNPs from the genome's windows (fixed seed) as a VCF",
+    "calibrate-variants": "variant scores as signed quantiles against a background scored the same way",
+    "motifs": "TF-MoDISco motifs from attributions, matched to JASPAR by TOMTOM, checked against truth",
+    "explain-variants": "per variant: motif disrupted/created, candidate element, genes most changed",
 }
 """Subcommand → help text; its module is ``enformer_lite.cli.<subcommand with - as _>``."""
 
@@ -63,9 +69,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     module = importlib.import_module(command_module(args.command))
-    exit_cleanly_on_sigterm()
     try:
-        return int(module.run(args) or 0)
+        with contextlib.nullcontext() if args.command == "train" else sigterm_exits():
+            return int(module.run(args) or 0)
     except (InputError, OSError) as err:  # bad input: 2; full disk, read-only, permission denied: 1
         return report_error(args.command, err)
 

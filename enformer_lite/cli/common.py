@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import json
 import logging
@@ -10,7 +11,7 @@ import os
 import re
 import shlex
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -167,17 +168,23 @@ def report_error(command: str, err: Exception) -> int:
     return 1 if isinstance(err, OSError) else 2
 
 
-def exit_cleanly_on_sigterm() -> None:
-    """Make SIGTERM (what Snakemake, SLURM and ``kill`` send) raise SystemExit(143) instead of ending the
-    process on the spot, so that every open ``atomic_output``/``atomic_directory`` removes its temporary.
-
-    Only when SIGTERM still has its default action: training installs its own handler (it saves a
-    checkpoint first), which then takes precedence.
-    """
+@contextlib.contextmanager
+def sigterm_exits() -> Iterator[None]:
+    """While inside: SIGTERM (what Snakemake, SLURM and ``kill`` send) raises SystemExit(143) instead of
+    ending the process on the spot, so that every open ``atomic_output``/``atomic_directory`` removes
+    its temporary. Only when SIGTERM still has its default action; the previous handler is restored
+    on leaving (``train`` does not use this: Lightning's own handler saves a checkpoint first, and it
+    installs itself only where no handler is set)."""
     import signal
 
     def _exit(signum: int, _frame: object) -> None:
         raise SystemExit(128 + signum)
 
-    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+    previous = signal.getsignal(signal.SIGTERM)
+    if previous is signal.SIG_DFL:
         signal.signal(signal.SIGTERM, _exit)
+    try:
+        yield
+    finally:
+        if previous is signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, previous)

@@ -17,7 +17,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     """Flags of ``enformer-lite train``."""
     parser.add_argument("--data", action="append", required=True, metavar="ORGANISM=DATA.h5",
                         help="one per organism, e.g. --data human=results/human/data.h5; the name selects the head")
-    parser.add_argument("--outdir", required=True, type=Path, help="writes best.ckpt, last.ckpt, metrics.csv here")
+    parser.add_argument("--outdir", required=True, type=Path,
+                        help="writes best.ckpt, last.ckpt, metrics.csv here; a killed run started again resumes "
+                             "exactly where it stopped; one training per directory at a time")
     add_params_argument(parser, '{"model": {...}, "train": {...}} (the workflow config\'s sections)')
     group = parser.add_argument_group("overrides of train settings")
     group.add_argument("--max-steps", type=int)

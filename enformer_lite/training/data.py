@@ -3,6 +3,11 @@
 Batches are dicts with ``x`` float32 one-hot (B, L, 4), ``y`` float32
 (B, target_length, T_organism), ``organism`` (str, the same for the whole batch)
 and ``index`` int64 (B,) rows in that organism's file.
+
+Position: the data module counts the training batches handed to the model and keeps
+the count in checkpoints (:meth:`EnformerDataModule.state_dict`); a resumed run's
+training loader continues with the next batch of the same epoch, so an interrupted
+run sees exactly the batches (and augmentations) of an uninterrupted one.
 """
 
 from __future__ import annotations
@@ -10,16 +15,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import lightning as L
 import torch
-from torch.utils.data import ConcatDataset, DataLoader
+from torch.utils.data import DataLoader
 
 from enformer_lite.errors import InputError
 from enformer_lite.training.config import AugmentConfig
 from enformer_lite.data.h5 import H5Meta, read_meta, split_indices
 from enformer_lite.data.dataset import collate_organism_batch
-from enformer_lite.training.dataset import WindowDataset
+from enformer_lite.training.dataset import WindowConcat, WindowDataset
 from enformer_lite.training.sampler import AlternatingBatchSampler
 
 log = logging.getLogger(__name__)
@@ -49,6 +55,9 @@ class EnformerDataModule(L.LightningDataModule):
     The ``windows.split`` field of each file decides the split. Training batches
     are shuffled, augmented and cycle so that organisms take turns; evaluation
     batches visit each window of the split once, in file order.
+
+    ``train_batches`` counts the training batches delivered so far (over all epochs
+    and resumed attempts); it is the module's checkpointed state.
     """
 
     def __init__(
@@ -71,6 +80,22 @@ class EnformerDataModule(L.LightningDataModule):
         self.seed = seed
         self.metas: dict[str, H5Meta] = {}
         self._opened: list[WindowDataset] = []
+        self.train_batches = 0
+
+    def state_dict(self) -> dict[str, Any]:
+        """Checkpointed position: the number of training batches already delivered."""
+        return {"train_batches": self.train_batches}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore the position saved by :meth:`state_dict` (before the loaders are built)."""
+        self.train_batches = int(state_dict.get("train_batches", 0))
+
+    def on_before_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+        """Count each training batch as it is handed to a training step (prefetched ones are not yet counted)."""
+        trainer = getattr(self, "trainer", None)
+        if trainer is not None and trainer.training:
+            self.train_batches += 1
+        return batch
 
     @property
     def organisms(self) -> list[str]:
@@ -87,15 +112,15 @@ class EnformerDataModule(L.LightningDataModule):
     def setup(self, stage: str | None = None) -> None:
         self.prepare_metas()
 
-    def split_dataset(self, split: str, augment: AugmentConfig | None = None) -> ConcatDataset:
+    def split_dataset(self, split: str) -> WindowConcat:
         """Concatenation (in organism order) of every organism's ``split`` windows."""
         parts = []
         for name, meta in self.prepare_metas().items():
             indices = split_indices(meta.path, split)
             log.info("%s: %d %s windows", meta.path, len(indices), split)
-            parts.append(WindowDataset(meta, indices, organism=name, augment=augment))
+            parts.append(WindowDataset(meta, indices, organism=name))
         self._opened.extend(parts)
-        return ConcatDataset(parts)
+        return WindowConcat(parts)
 
     def teardown(self, stage: str | None = None) -> None:
         """Close the file handles this process opened (DataLoader workers close theirs on exit)."""
@@ -109,7 +134,10 @@ class EnformerDataModule(L.LightningDataModule):
             return 0, 1
         return trainer.global_rank, trainer.world_size
 
-    def _loader(self, dataset: ConcatDataset, sampler: AlternatingBatchSampler) -> DataLoader:
+    def _loader(self, dataset: WindowConcat, sampler: AlternatingBatchSampler) -> DataLoader:
+        # Workers draw nothing at random (the sampler does), and their seeds come from this
+        # loader's own generator, so starting an epoch never advances the global torch RNG
+        # (dropout's), which the checkpoint restores on resume.
         return DataLoader(
             dataset,
             batch_sampler=sampler,
@@ -117,20 +145,25 @@ class EnformerDataModule(L.LightningDataModule):
             collate_fn=collate_organism_batch,
             persistent_workers=self.num_workers > 0,
             pin_memory=torch.cuda.is_available(),
+            generator=torch.Generator().manual_seed(self.seed),
         )
 
     def train_dataloader(self) -> DataLoader:
-        augment = self.augment if (self.augment.reverse_complement or self.augment.max_shift) else None
-        dataset = self.split_dataset("train", augment=augment)
+        """Shuffled, augmented, cycling batches, continuing after the ``train_batches`` already trained."""
+        dataset = self.split_dataset("train")
         sizes = [len(d) for d in dataset.datasets]
         for name, n in zip(self.organisms, sizes):
             if n == 0:
                 raise InputError(f"{self.paths[name]}: no windows with split 'train'")
         rank, world = self._rank_world()
-        sampler = AlternatingBatchSampler(sizes, self.batch_size, shuffle=True, cycle=True, seed=self.seed, rank=rank, world_size=world)
+        # Under a trainer with max_steps the loader's one pass is the whole run (see the sampler's ``length``).
         trainer = getattr(self, "trainer", None)
-        if trainer is not None:
-            sampler.set_epoch(trainer.current_epoch)
+        length = trainer.max_steps if trainer is not None and trainer.max_steps > 0 else None
+        sampler = AlternatingBatchSampler(
+            sizes, self.batch_size, shuffle=True, cycle=True, seed=self.seed, rank=rank, world_size=world,
+            augment=self.augment, length=length,
+        )
+        sampler.skip_to(self.train_batches)
         return self._loader(dataset, sampler)
 
     def eval_dataloader(self, split: str) -> DataLoader:

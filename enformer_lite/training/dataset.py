@@ -1,20 +1,27 @@
-"""Training examples: ``data.h5`` rows with random shift and reverse-complement augmentation."""
+"""Training examples: ``data.h5`` rows seen with a given shift and strand (augmentation).
+
+The shift and strand of each training example are drawn by the batch sampler
+(:class:`~enformer_lite.training.sampler.AlternatingBatchSampler`), not here: the
+dataset holds no random state, so DataLoader workers need no seeding and a resumed
+run reads exactly what an uninterrupted one would.
+"""
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 from typing import Any
 
 import h5py
 import numpy as np
 import numpy.typing as npt
-import torch
+from torch.utils.data import ConcatDataset
 
 from enformer_lite.errors import InputError
 from enformer_lite.data.h5 import H5Meta
 from enformer_lite.data.dataset import WindowRows
 from enformer_lite.training.augment import reverse_complement_example, shift_codes
-from enformer_lite.training.config import AugmentConfig
+from enformer_lite.training.sampler import Key
 
 
 def target_means(meta: H5Meta, indices: npt.NDArray[np.integer], max_windows: int = 64) -> npt.NDArray[np.float64]:
@@ -30,31 +37,34 @@ def target_means(meta: H5Meta, indices: npt.NDArray[np.integer], max_windows: in
 
 
 class WindowDataset(WindowRows):
-    """:class:`~enformer_lite.data.dataset.WindowRows` with augmentation.
+    """:class:`~enformer_lite.data.dataset.WindowRows` that can also serve augmented views.
 
-    With ``augment`` set, each read draws a random shift in [-max_shift, max_shift]
-    and, if enabled, a fair coin for reverse complement (torch RNG, which the
-    DataLoader seeds per worker).
+    ``dataset[k]`` is row ``k`` as stored; ``dataset[(k, shift, reverse)]`` is row ``k``
+    shifted by ``shift`` bp (N-padded, targets unchanged) and, if ``reverse``, reverse
+    complemented with the targets transformed to match.
     """
 
-    def __init__(
-        self,
-        meta: H5Meta,
-        indices: Sequence[int] | npt.NDArray[np.integer],
-        organism: str,
-        augment: AugmentConfig | None = None,
-    ) -> None:
+    def __init__(self, meta: H5Meta, indices: Sequence[int] | npt.NDArray[np.integer], organism: str) -> None:
         super().__init__(meta, indices, organism)
-        self.augment = augment
         self._strand_pair = meta.strand_pair
 
-    def __getitem__(self, k: int) -> dict[str, Any]:
+    def __getitem__(self, key: Key) -> dict[str, Any]:
+        k, shift, reverse = key if isinstance(key, tuple) else (key, 0, False)
         codes, targets, mask = self.read(k)
-        if self.augment is not None:
-            if self.augment.max_shift:
-                shift = int(torch.randint(-self.augment.max_shift, self.augment.max_shift + 1, ()).item())
-                codes = shift_codes(codes, shift)
-            if self.augment.reverse_complement and bool(torch.randint(0, 2, ()).item()):
-                codes, targets = reverse_complement_example(codes, targets, self._strand_pair)
-                mask = mask[::-1]
+        codes = shift_codes(codes, int(shift))
+        if reverse:
+            codes, targets = reverse_complement_example(codes, targets, self._strand_pair)
+            mask = mask[::-1]
         return self.item(k, codes, targets, mask)
+
+
+class WindowConcat(ConcatDataset):
+    """Concatenation of :class:`WindowDataset` s that passes ``(index, shift, reverse)`` keys through."""
+
+    def __getitem__(self, key: Key) -> dict[str, Any]:
+        index, view = (key[0], key[1:]) if isinstance(key, tuple) else (key, ())
+        if not 0 <= index < len(self):
+            raise IndexError(f"index {index} outside a concatenation of {len(self)} examples")
+        part = bisect.bisect_right(self.cumulative_sizes, index)
+        local = index - (self.cumulative_sizes[part - 1] if part else 0)
+        return self.datasets[part][(local, *view) if view else local]

@@ -5,6 +5,11 @@ receives an ``nn.Module`` called as ``model(x, head=organism)`` with x float
 one-hot (B, L, 4) returning non-negative (B, target_length, T_organism).
 Its hyperparameters hold the model's config dict, so a checkpoint alone rebuilds
 the model (:func:`enformer_lite.inference.open_model`).
+
+Logged: ``train/loss`` every step; at each validation the validation metrics and
+``train/<organism>/loss``, the mean training loss of that organism's steps since the
+previous validation. Checkpoints hold those running sums, so that a resumed run logs
+the same means as an uninterrupted one.
 """
 
 from __future__ import annotations
@@ -82,6 +87,8 @@ class EnformerModule(L.LightningModule):
         )
         self.val_loss = nn.ModuleDict({name: MeanMetric() for name in self.track_ids})
         self.val_loss_all = MeanMetric()
+        # organism -> tensor [sum of loss × batch size, sum of batch sizes] since the last validation
+        self.train_sums: dict[str, torch.Tensor] = {}
 
     def forward(self, x: torch.Tensor, organism: str) -> torch.Tensor:
         """(B, L, 4) one-hot → (B, target_length, T_organism)."""
@@ -102,9 +109,28 @@ class EnformerModule(L.LightningModule):
         _, _, loss = self._step(batch)
         size = batch["x"].shape[0]
         self.log("train/loss", loss, on_step=True, on_epoch=False, prog_bar=True, batch_size=size)
-        # Per organism, an epoch mean: a per-step value would go stale on the other organism's steps.
-        self.log(f"train/{batch['organism']}/loss", loss, on_step=False, on_epoch=True, batch_size=size, sync_dist=True)
+        # Per organism, a mean over the steps since the last validation (logged there): a per-step
+        # value would go stale on the other organism's steps.
+        organism = batch["organism"]
+        step = torch.stack([loss.detach().float() * size, torch.full((), float(size), device=loss.device)])
+        previous = self.train_sums.get(organism)
+        self.train_sums[organism] = step if previous is None else previous.to(step.device) + step
         return loss
+
+    def _global_train_sums(self) -> dict[str, torch.Tensor]:
+        """Running sums of every organism, summed over ranks (a collective: every rank calls it alike)."""
+        reduce = self.trainer.strategy.reduce if self._trainer is not None else (lambda t, reduce_op: t)
+        zero = torch.zeros(2, device=self.device)
+        return {o: reduce(self.train_sums.get(o, zero).to(self.device), reduce_op="sum") for o in self.track_ids}
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["train_loss_sums"] = {o: sums.cpu() for o, sums in self._global_train_sums().items()}
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        # The saved sums are global: rank 0 takes them, the other ranks start from zero.
+        rank = self.trainer.global_rank if self._trainer is not None else 0
+        saved = checkpoint.get("train_loss_sums", {})
+        self.train_sums = {o: sums.clone() for o, sums in saved.items() if o in self.track_ids} if rank == 0 else {}
 
     def validation_step(self, batch: Mapping[str, Any], batch_idx: int) -> None:
         pred, target, loss = self._step(batch)
@@ -133,6 +159,11 @@ class EnformerModule(L.LightningModule):
             self.val_pearson[organism].reset()
         self.val_loss_all.reset()
         logs["val/pearson"] = torch.nanmean(torch.stack(means))
+        if self.trainer.state.fn == "fit" and not self.trainer.sanity_checking:
+            for organism, (total, weight) in self._global_train_sums().items():
+                if weight > 0:
+                    logs[f"train/{organism}/loss"] = total / weight
+            self.train_sums = {}
         self.log("val/pearson", logs.pop("val/pearson"), prog_bar=True, sync_dist=True)
         self.log_dict(logs, sync_dist=True)
 

@@ -8,6 +8,15 @@ organisms alternate: batch 0 from the first, batch 1 from the second, and so on.
 Distributed training: each process (rank) draws a disjoint share of every
 organism's shuffled windows and yields the same number of batches, so that
 gradient synchronisation never waits for a rank that has run out of data.
+
+Resuming: everything random about training data is a function of ``(seed, epoch,
+position)``: the permutation of each epoch and, with ``augment``, each example's
+shift and strand, which the sampler draws and hands to the dataset as
+``(index, shift, reverse)`` keys. No random state lives in DataLoader workers, so
+:meth:`AlternatingBatchSampler.skip_to` (the number of batches already trained)
+is all a resumed run needs to see exactly the batches an uninterrupted run would,
+whatever ``num_workers``. (There is no ``set_epoch``: the epoch follows from the
+batch number, and Lightning's epoch counter must not override it.)
 """
 
 from __future__ import annotations
@@ -18,8 +27,15 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 from torch.utils.data import Sampler
 
+from enformer_lite.training.config import AugmentConfig
 
-class AlternatingBatchSampler(Sampler[list[int]]):
+#: One example of a batch: an index into the concatenation, or (index, shift bp, reverse complement).
+Key = int | tuple[int, int, bool]
+
+_AUGMENT_STREAM = 1  # keeps augmentation draws independent of the permutation stream
+
+
+class AlternatingBatchSampler(Sampler[list[Key]]):
     """Organism-pure batches in round-robin order over organisms.
 
     Args:
@@ -31,8 +47,16 @@ class AlternatingBatchSampler(Sampler[list[int]]):
             ("max size cycle"), so organisms get equal numbers of steps. Without
             ``cycle`` every example is visited exactly once per epoch (evaluation) and
             the last batch of an organism may be short.
-        seed: base seed; epoch ``e`` uses ``seed + e``.
+        seed: base seed; data epoch ``e`` uses ``seed + e``.
         rank, world_size: this process's share in distributed runs.
+        augment: draw a shift and strand per example; batches then hold
+            ``(index, shift, reverse)`` keys instead of plain indices. The draws are made
+            for the whole epoch before it is shared out, so they do not depend on
+            ``world_size``.
+        length: batches per iteration (default: one epoch). Training sets it to the
+            whole run (``max_steps``) so that the loader's single pass runs across data
+            epochs: Lightning then never meets an epoch end mid-run, where its resume
+            logic would skip the pending epoch end and validation.
     """
 
     def __init__(
@@ -44,6 +68,8 @@ class AlternatingBatchSampler(Sampler[list[int]]):
         seed: int = 0,
         rank: int = 0,
         world_size: int = 1,
+        augment: AugmentConfig | None = None,
+        length: int | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be ≥ 1, got {batch_size}")
@@ -59,16 +85,32 @@ class AlternatingBatchSampler(Sampler[list[int]]):
         self.seed = seed
         self.rank = rank
         self.world_size = world_size
-        self.epoch = 0
+        self.augment = augment if augment is not None and (augment.max_shift or augment.reverse_complement) else None
+        if length is not None and length < 1:
+            raise ValueError(f"length must be ≥ 1, got {length}")
+        self.length = length if length is not None else self._batches_per_epoch()
+        self._next = 0  # number (over all epochs) of the batch the next iteration starts with
 
-    def set_epoch(self, epoch: int) -> None:
-        """Choose the permutation drawn by the next iteration."""
-        self.epoch = epoch
+    def skip_to(self, batches_done: int) -> None:
+        """Make the next iteration continue after ``batches_done`` batches (counted over all epochs).
+
+        Batch ``b`` is batch ``b % per_epoch`` of epoch ``b // per_epoch``, whatever the
+        ``length`` of an iteration, so a resumed run continues the same sequence.
+        """
+        if batches_done < 0:
+            raise ValueError(f"batches_done must be ≥ 0, got {batches_done}")
+        self._next = int(batches_done)
 
     def _batches_per_organism_cycled(self) -> int:
         return math.ceil(max(self.sizes) / (self.batch_size * self.world_size))
 
-    def _organism_batches(self, organism: int, rng: np.random.Generator) -> list[list[int]]:
+    def _batches_per_epoch(self) -> int:
+        if self.cycle:
+            return self._batches_per_organism_cycled() * len(self.sizes)
+        share = [len(range(self.rank, n, self.world_size)) for n in self.sizes]
+        return sum(math.ceil(s / self.batch_size) for s in share)
+
+    def _organism_batches(self, organism: int, rng: np.random.Generator, views: np.random.Generator) -> list[list[Key]]:
         n = self.sizes[organism]
         if self.cycle:
             needed = self._batches_per_organism_cycled() * self.batch_size * self.world_size
@@ -76,21 +118,36 @@ class AlternatingBatchSampler(Sampler[list[int]]):
             order = np.concatenate(draws)[:needed]
         else:
             order = rng.permutation(n) if self.shuffle else np.arange(n)
-        mine = order[self.rank :: self.world_size] + self.offsets[organism]
-        return [mine[i : i + self.batch_size].tolist() for i in range(0, len(mine), self.batch_size)]
+        keys: list[Key] = (order + self.offsets[organism]).tolist()
+        if self.augment is not None:
+            m = self.augment.max_shift
+            shifts = views.integers(-m, m + 1, size=len(order)).tolist()
+            reverse = (views.random(len(order)) < 0.5) & self.augment.reverse_complement
+            keys = [(i, s, bool(r)) for i, s, r in zip(keys, shifts, reverse)]
+        mine = keys[self.rank :: self.world_size]
+        return [mine[i : i + self.batch_size] for i in range(0, len(mine), self.batch_size)]
 
-    def __iter__(self) -> Iterator[list[int]]:
-        rng = np.random.default_rng(self.seed + self.epoch)
-        per_organism = [self._organism_batches(o, rng) for o in range(len(self.sizes))]
-        self.epoch += 1
+    def epoch_batches(self, epoch: int) -> list[list[Key]]:
+        """All batches of data epoch ``epoch`` (this rank's share), organisms alternating."""
+        rng = np.random.default_rng(self.seed + epoch)
+        views = np.random.default_rng((self.seed, epoch, _AUGMENT_STREAM))
+        per_organism = [self._organism_batches(o, rng, views) for o in range(len(self.sizes))]
         longest = max((len(b) for b in per_organism), default=0)
-        for step in range(longest):
-            for batches in per_organism:
-                if step < len(batches):
-                    yield batches[step]
+        return [batches[step] for step in range(longest) for batches in per_organism if step < len(batches)]
+
+    def __iter__(self) -> Iterator[list[Key]]:
+        if not self.length:
+            return
+        first = self._next
+        end = (first // self.length + 1) * self.length  # an iteration yields batches up to the next multiple of length
+        self._next = end
+        per_epoch = self._batches_per_epoch()
+        epoch, batches = -1, []
+        for number in range(first, end):
+            if number // per_epoch != epoch:
+                epoch = number // per_epoch
+                batches = self.epoch_batches(epoch)
+            yield batches[number % per_epoch]
 
     def __len__(self) -> int:
-        if self.cycle:
-            return self._batches_per_organism_cycled() * len(self.sizes)
-        share = [len(range(self.rank, n, self.world_size)) for n in self.sizes]
-        return sum(math.ceil(s / self.batch_size) for s in share)
+        return self.length

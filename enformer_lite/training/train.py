@@ -12,6 +12,16 @@ learning settings, it resumes from ``run/checkpoints/last.ckpt`` and continues
 the global step; with different settings it starts afresh. Workflow managers
 that delete the declared outputs of a failed job never touch ``run/``.
 
+A resumed run is the uninterrupted run: checkpoints hold the data position (the
+data module's count of trained batches, which the sampler turns into epoch and
+batch), the random number generators and the running per-organism training-loss
+sums, and are taken only at complete steps (after a due validation), so killing
+and resuming, any number of times, gives the same weights and metrics (see
+:mod:`enformer_lite.training.resume`). Lightning sees the whole run as one epoch
+(the ``epoch`` column of ``metrics.csv`` stays 0); data epochs live in the sampler. Only one training runs in an output
+directory at a time (``run/train.lock``); temporary files that a killed attempt
+left are removed when the next one starts.
+
 Several organisms: each step trains on one organism's batch (organisms take
 turns), so with DDP the strategy is switched to its ``find_unused_parameters``
 variant (the other heads get no gradient on that step).
@@ -19,11 +29,13 @@ variant (the other heads get no gradient on that step).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import shutil
 import signal
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -43,25 +55,16 @@ from enformer_lite.data.h5 import H5Meta, split_indices
 from enformer_lite.training.dataset import target_means
 from enformer_lite.inference.checkpoint import ModelBuilder
 from enformer_lite.training.module import EnformerModule, init_output_bias
+from enformer_lite.training.resume import (
+    LOCK, AtomicCheckpointIO, CheckpointOnStop, RandomState, ResumeCheckpoint, remove_stale_temporaries, run_lock,
+)
 
 log = logging.getLogger(__name__)
-
-class CheckpointOnStop(Callback):
-    """Saves the resume checkpoint when the job is told to stop (SIGTERM: Snakemake on Ctrl-C, a SLURM
-    time limit). Lightning stops after the current step, so the saved state is consistent."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
-        if isinstance(exception, SIGTERMException):
-            trainer.save_checkpoint(self.path)
-            log.info("stopped by SIGTERM at step %d; saved %s", trainer.global_step, self.path)
-
 
 RUN_DIR = "run"
 CHECKPOINTS = "checkpoints"
 FINGERPRINT = "fingerprint.json"
+PUBLISHED = ("best.ckpt", "last.ckpt", "metrics.csv")
 
 
 def model_from_params(
@@ -143,12 +146,13 @@ def merge_metrics(logs_dir: Path) -> pd.DataFrame:
         frames.append(frame)
     if not frames:
         return pd.DataFrame(columns=["step"])
-    return pd.concat(frames, ignore_index=True)
+    merged = pd.concat(frames, ignore_index=True)
+    return merged[sorted(merged.columns)]  # Lightning's column order, whichever attempt logged a column first
 
 
 def publish(run_dir: Path, outdir: Path) -> None:
     """Copy the finished run's checkpoints and merged metrics to ``outdir`` atomically."""
-    for name in ("best.ckpt", "last.ckpt"):
+    for name in PUBLISHED[:2]:
         with atomic_output(outdir / name) as tmp:
             shutil.copyfile(run_dir / CHECKPOINTS / name, tmp)
     metrics = merge_metrics(run_dir / "logs")
@@ -163,13 +167,11 @@ def build_trainer(cfg: TrainConfig, run_dir: Path, n_organisms: int, callbacks: 
         dirpath=run_dir / CHECKPOINTS, filename="best", monitor=monitor, mode=mode, save_top_k=1,
         auto_insert_metric_name=False, enable_version_counter=False,
     )
-    last = ModelCheckpoint(
-        dirpath=run_dir / CHECKPOINTS, save_top_k=0, save_last=True, every_n_train_steps=cfg.checkpoint_every_n_steps,
-        enable_version_counter=False,
-    )
+    resume = run_dir / CHECKPOINTS / "last.ckpt"
     all_callbacks: list[Callback] = [
-        best, last, CheckpointOnStop(run_dir / CHECKPOINTS / "last.ckpt"), LearningRateMonitor(logging_interval="step"),
-        *callbacks,
+        # Checkpoint callbacks run last, in this order: the resume checkpoints after best.ckpt.
+        best, ResumeCheckpoint(resume, cfg.checkpoint_every_n_steps), CheckpointOnStop(resume),
+        LearningRateMonitor(logging_interval="step"), RandomState(), *callbacks,
     ]
     if cfg.progress_bar:
         all_callbacks.append(TQDMProgressBar(refresh_rate=cfg.log_every_n_steps))
@@ -200,6 +202,7 @@ def build_trainer(cfg: TrainConfig, run_dir: Path, n_organisms: int, callbacks: 
         enable_progress_bar=cfg.progress_bar,
         use_distributed_sampler=False,  # AlternatingBatchSampler shares the data out across ranks itself
         default_root_dir=run_dir,
+        plugins=[AtomicCheckpointIO()],
     )
 
 
@@ -240,17 +243,27 @@ def train(
         data_meta={name: meta.to_dict() for name, meta in metas.items()},
         log_per_track=cfg.log_per_track,
     )
-    resume = prepare_run_dir(run_dir, run_fingerprint(metas, model_params, cfg))
-    trainer = build_trainer(cfg, run_dir, len(metas), callbacks)
-    try:
-        trainer.fit(module, datamodule=datamodule, ckpt_path=resume)
-    except SIGTERMException as stop:
-        raise SystemExit(128 + signal.SIGTERM) from stop  # a stopped run is not a finished one
-    # The periodic checkpoint may predate the last step; this one is what a rerun resumes from.
-    trainer.save_checkpoint(run_dir / CHECKPOINTS / "last.ckpt")
-    if trainer.is_global_zero:
-        if not (run_dir / CHECKPOINTS / "best.ckpt").is_file():
-            raise RuntimeError(f"{run_dir}: training ended without a validation checkpoint (best.ckpt)")
-        publish(run_dir, outdir)
-        log.info("finished at step %d; wrote %s", trainer.global_step, outdir)
+    # One training per output directory; only global rank 0 (the process the user started) takes the lock.
+    lock = run_lock(outdir, run_dir / LOCK) if rank_zero_only.rank == 0 else contextlib.nullcontext()
+    with lock:
+        if rank_zero_only.rank == 0:
+            remove_stale_temporaries(outdir, PUBLISHED)
+            remove_stale_temporaries(run_dir, {FINGERPRINT})
+            remove_stale_temporaries(run_dir / CHECKPOINTS)
+        resume = prepare_run_dir(run_dir, run_fingerprint(metas, model_params, cfg))
+        trainer = build_trainer(cfg, run_dir, len(metas), callbacks)
+        try:
+            with warnings.catch_warnings():
+                # Lightning cannot see that the data module restores the position (it is not the loader's state).
+                warnings.filterwarnings("ignore", message="You're resuming from a checkpoint that ended before the epoch")
+                trainer.fit(module, datamodule=datamodule, ckpt_path=resume)
+        except SIGTERMException as stop:
+            raise SystemExit(128 + signal.SIGTERM) from stop  # a stopped run is not a finished one
+        # The periodic checkpoint may predate the last step; this one is what a rerun resumes from.
+        trainer.save_checkpoint(run_dir / CHECKPOINTS / "last.ckpt")
+        if trainer.is_global_zero:
+            if not (run_dir / CHECKPOINTS / "best.ckpt").is_file():
+                raise RuntimeError(f"{run_dir}: training ended without a validation checkpoint (best.ckpt)")
+            publish(run_dir, outdir)
+            log.info("finished at step %d; wrote %s", trainer.global_step, outdir)
     return outdir
