@@ -172,3 +172,13 @@ def test_missing_train_split(tmp_path: Path) -> None:
     dm.setup("fit")
     with pytest.raises(InputError, match="human.h5: no windows with split 'train'"):
         dm.train_dataloader()
+
+
+def test_validation_sample_is_fixed_and_spread_over_the_split() -> None:
+    from enformer_lite.training.data import evenly_spaced
+
+    rows = np.arange(100, 200)  # e.g. chr8 rows 100-149, chr9 rows 150-199
+    sample = evenly_spaced(rows, 4, batch_size=2, n_organisms=2)  # 4 batches over 2 organisms: 4 rows each
+    assert sample.tolist() == [100, 133, 166, 199]
+    assert evenly_spaced(rows, 0.1, 2, 1).tolist() == np.unique(np.linspace(100, 199, 10).round()).astype(int).tolist()
+    assert evenly_spaced(rows, 1.0, 2, 1) is rows and len(evenly_spaced(rows, 1000, 2, 1)) == 100

@@ -209,3 +209,21 @@ def test_unknown_train_key_is_rejected() -> None:
         TrainConfig.from_dict({"loss": "mse"})
     with pytest.raises(InputError, match="multiple of train.val_check_interval"):
         TrainConfig.from_dict({"max_steps": 300, "val_check_interval": 200})
+
+
+def test_a_collapsed_track_lowers_the_validation_score() -> None:
+    """Constant predictions for one track (no correlation) count as r = 0, not as a missing value."""
+    import math
+
+    module = EnformerModule(TinyModel({"human": 2}, target_length=8, bin_size=16), {}, {"human": ["a", "b"]})
+    target = torch.rand(4, 8, 2)
+    pred = target.clone()
+    pred[..., 1] = 0.5  # collapsed
+    from enformer_lite.metrics import update_pearson
+
+    update_pearson(module.val_pearson["human"], pred.reshape(-1, 2), target.reshape(-1, 2))
+    module.val_loss["human"].update(torch.tensor(1.0))
+    module.val_loss_all.update(torch.tensor(1.0))
+    logged = {k: float(v) for k, v in module.validation_scores().items()}
+    assert math.isnan(logged["val/human/pearson/b"])
+    assert logged["val/pearson"] == pytest.approx(0.5)  # (1 + 0) / 2, where nanmean would give 1

@@ -13,11 +13,13 @@ run sees exactly the batches (and augmentations) of an uninterrupted one.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import lightning as L
+import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
@@ -49,6 +51,21 @@ def check_compatible(metas: Mapping[str, H5Meta]) -> None:
             )
 
 
+def evenly_spaced(indices: np.ndarray, limit: int | float, batch_size: int, n_organisms: int) -> np.ndarray:
+    """A fixed sample of ``indices`` (one organism's rows of a split, in file order, so grouped by
+    chromosome) spread evenly over all of them: every row for ``limit`` 1.0; a share for a float
+    below 1; for an int, enough rows for ``limit`` batches over all organisms. Validation on such a
+    sample sees every validation chromosome, not only the first windows of the first one."""
+    n = len(indices)
+    if isinstance(limit, float):
+        keep = n if limit >= 1.0 else math.ceil(limit * n)
+    else:
+        keep = min(n, math.ceil(limit / max(1, n_organisms)) * batch_size)
+    if keep >= n:
+        return indices
+    return indices[np.unique(np.linspace(0, n - 1, max(1, keep)).round().astype(int))]
+
+
 class EnformerDataModule(L.LightningDataModule):
     """Train/valid/test loaders over ``data`` = {organism: path to data.h5}.
 
@@ -68,6 +85,7 @@ class EnformerDataModule(L.LightningDataModule):
         num_workers: int = 0,
         augment: AugmentConfig | None = None,
         seed: int = 0,
+        val_limit: int | float = 1.0,
     ) -> None:
         super().__init__()
         if not data:
@@ -78,6 +96,7 @@ class EnformerDataModule(L.LightningDataModule):
         self.num_workers = num_workers
         self.augment = augment if augment is not None else AugmentConfig()
         self.seed = seed
+        self.val_limit = val_limit
         self.metas: dict[str, H5Meta] = {}
         self._opened: list[WindowDataset] = []
         self.train_batches = 0
@@ -112,11 +131,12 @@ class EnformerDataModule(L.LightningDataModule):
     def setup(self, stage: str | None = None) -> None:
         self.prepare_metas()
 
-    def split_dataset(self, split: str) -> WindowConcat:
-        """Concatenation (in organism order) of every organism's ``split`` windows."""
+    def split_dataset(self, split: str, limit: int | float = 1.0) -> WindowConcat:
+        """Concatenation (in organism order) of every organism's ``split`` windows, or of a fixed sample
+        of them spread evenly over the split (``limit``: see :func:`evenly_spaced`)."""
         parts = []
         for name, meta in self.prepare_metas().items():
-            indices = split_indices(meta.path, split)
+            indices = evenly_spaced(split_indices(meta.path, split), limit, self.eval_batch_size, len(self.paths))
             log.info("%s: %d %s windows", meta.path, len(indices), split)
             parts.append(WindowDataset(meta, indices, organism=name))
         self._opened.extend(parts)
@@ -166,16 +186,16 @@ class EnformerDataModule(L.LightningDataModule):
         sampler.skip_to(self.train_batches)
         return self._loader(dataset, sampler)
 
-    def eval_dataloader(self, split: str) -> DataLoader:
-        """Each ``split`` window once (this rank's share), organisms alternating."""
-        dataset = self.split_dataset(split)
+    def eval_dataloader(self, split: str, limit: int | float = 1.0) -> DataLoader:
+        """Each ``split`` window (of the ``limit`` sample) once (this rank's share), organisms alternating."""
+        dataset = self.split_dataset(split, limit)
         rank, world = self._rank_world()
         sizes = [len(d) for d in dataset.datasets]
         sampler = AlternatingBatchSampler(sizes, self.eval_batch_size, shuffle=False, cycle=False, rank=rank, world_size=world)
         return self._loader(dataset, sampler)
 
     def val_dataloader(self) -> DataLoader:
-        return self.eval_dataloader("valid")
+        return self.eval_dataloader("valid", self.val_limit)
 
     def test_dataloader(self) -> DataLoader:
         return self.eval_dataloader("test")

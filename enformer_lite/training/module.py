@@ -144,13 +144,17 @@ class EnformerModule(L.LightningModule):
             pred, target = pred[keep], target[keep]
         update_pearson(self.val_pearson[organism], pred, target)
 
-    def on_validation_epoch_end(self) -> None:
+    def validation_scores(self) -> dict[str, torch.Tensor]:
+        """The epoch's validation losses and Pearson r (per organism, per track and ``val/pearson``,
+        the mean over organisms of the mean over tracks); resets the metrics."""
         logs: dict[str, torch.Tensor] = {"val/loss": self.val_loss_all.compute()}
         means = []
         for organism, ids in self.track_ids.items():
             logs[f"val/{organism}/loss"] = self.val_loss[organism].compute()
             per_track = self.val_pearson[organism].compute().reshape(-1)
-            mean = torch.nanmean(per_track)
+            # A track with constant (collapsed) predictions has no correlation: it counts as 0, so it
+            # lowers the score that picks best.ckpt instead of dropping out of the mean.
+            mean = torch.nan_to_num(per_track, nan=0.0).mean()
             logs[f"val/{organism}/pearson"] = mean
             means.append(mean)
             if self.log_per_track:
@@ -158,7 +162,11 @@ class EnformerModule(L.LightningModule):
             self.val_loss[organism].reset()
             self.val_pearson[organism].reset()
         self.val_loss_all.reset()
-        logs["val/pearson"] = torch.nanmean(torch.stack(means))
+        logs["val/pearson"] = torch.stack(means).mean()
+        return logs
+
+    def on_validation_epoch_end(self) -> None:
+        logs = self.validation_scores()
         if self.trainer.state.fn == "fit" and not self.trainer.sanity_checking:
             for organism, (total, weight) in self._global_train_sums().items():
                 if weight > 0:

@@ -192,7 +192,7 @@ def build_trainer(cfg: TrainConfig, run_dir: Path, n_organisms: int, callbacks: 
         # over the largest organism's training windows).
         val_check_interval=min(cfg.val_check_interval, cfg.max_steps),
         check_val_every_n_epoch=None,
-        limit_val_batches=cfg.limit_val_batches,
+        limit_val_batches=1.0,  # the data module validates on a fixed sample spread over the split
         num_sanity_val_steps=0,
         gradient_clip_val=cfg.gradient_clip or None,
         gradient_clip_algorithm="norm",
@@ -224,7 +224,8 @@ def train(
     outdir = Path(outdir)
     run_dir = outdir / RUN_DIR
     datamodule = EnformerDataModule(
-        data, batch_size=cfg.batch_size, num_workers=cfg.num_workers, augment=cfg.augment, seed=cfg.seed
+        data, batch_size=cfg.batch_size, num_workers=cfg.num_workers, augment=cfg.augment, seed=cfg.seed,
+        val_limit=cfg.limit_val_batches,
     )
     metas = datamodule.prepare_metas()
     if not any(len(split_indices(meta.path, "valid")) for meta in metas.values()):
