@@ -45,7 +45,7 @@ def test_alleles_and_skip_reasons(tmp_path: Path, genome: tuple[Path, dict[str, 
         f"chr1\t800\tmm\t{_other(c1[799])}\t{c1[799]}",                       # REF mismatch
         f"chr1\t900\t.\t{c1[899]}\t{c1[899]}N[chr2:100[",                     # breakend
         f"chr1\t1999\t.\t{c1[1998:2000]}T\t{c1[1998]}",                       # REF runs past the end
-        f"chrUn\t10\t.\tA\tG",                                               # unknown chromosome
+        "chrUn\t10\t.\tA\tG",                                               # unknown chromosome
     ]
     vcf = write_vcf(tmp_path / "in.vcf", records, {"chr1": 2000}, bgzip=bgzip)
     alleles, skips, reader = _read(vcf, fasta)
@@ -80,7 +80,7 @@ def test_chromosome_names_are_harmonised(tmp_path: Path, genome: tuple[Path, dic
         f"1\t50\t.\t{seq['chr1'][49]}\t{_other(seq['chr1'][49])}",
         f"MT\t20\t.\t{seq['chrM'][19]}\t{_other(seq['chrM'][19])}",
         f"scaffold_b\t30\t.\t{seq['chr2'][29]}\t{_other(seq['chr2'][29])}",
-        f"chr9\t30\t.\tA\tG",
+        "chr9\t30\t.\tA\tG",
     ]
     vcf = write_vcf(tmp_path / "in.vcf", records)
     alleles, skips, _ = _read(vcf, fasta)

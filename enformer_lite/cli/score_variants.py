@@ -1,9 +1,12 @@
 """``enformer-lite score-variants``: score the alleles of a VCF (or one chunk of it) with a trained model.
 
 With ``--part`` only the HDF5 score file of the chosen chunk is written (the workflow
-scatters a VCF over ``--n-chunks`` jobs and gathers them with ``gather-variants``); with
-``--out-prefix`` the whole VCF is scored and every output is written (see
+scatters a VCF over ``--n-chunks`` jobs and gathers them with ``gather-variants``); a chunk is a
+set of genomic regions read through the VCF's tabix/CSI index (:mod:`enformer_lite.variants.chunks`).
+With ``--out-prefix`` the whole VCF is scored and every output is written (see
 :mod:`enformer_lite.variants.outputs`). Scoring itself is :func:`enformer_lite.variants.score.score_vcf`.
+``--index-copy COPY.vcf.gz`` only writes a bgzipped, tabix-indexed copy of a VCF that has no
+index (the workflow's step before chunked scoring; the input itself is never changed).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import torch
 from enformer_lite.cli.common import add_inference_flags, settings_from_args
 from enformer_lite.errors import InputError
 from enformer_lite.inference.trained import open_model
+from enformer_lite.variants.chunks import write_indexed_copy
 from enformer_lite.variants.config import REF_POLICIES, ScoreConfig
 from enformer_lite.variants.outputs import write_outputs
 from enformer_lite.variants.score import score_vcf
@@ -60,15 +64,19 @@ def config_from_args(args: argparse.Namespace) -> ScoreConfig:
 def configure(parser: argparse.ArgumentParser) -> None:
     """Flags of ``enformer-lite score-variants``."""
     parser.add_argument("--vcf", required=True, help="VCF, plain or bgzipped")
-    parser.add_argument("--fasta", required=True, help="reference FASTA the VCF refers to")
-    parser.add_argument("--checkpoint", required=True, help="training checkpoint (best.ckpt)")
-    parser.add_argument("--head", required=True, help="model head (organism) to score with, e.g. human")
+    parser.add_argument("--fasta", help="reference FASTA the VCF refers to (required unless --index-copy)")
+    parser.add_argument("--checkpoint", help="training checkpoint (best.ckpt) (required unless --index-copy)")
+    parser.add_argument("--head", help="model head (organism) to score with, e.g. human (required unless --index-copy)")
     parser.add_argument("--genes", help="BED6 TSS file; adds per-gene scores for genes in the target window")
     out = parser.add_mutually_exclusive_group(required=True)
     out.add_argument("--out-prefix", help="write PREFIX.tsv.gz, .h5, .vcf.gz(+.tbi), .genes.tsv.gz, .skipped.tsv")
     out.add_argument("--part", help="write only this chunk's HDF5 score file (gather with gather-variants)")
+    out.add_argument("--index-copy", metavar="COPY.vcf.gz",
+                     help="only write a bgzipped, tabix-indexed copy of --vcf (for chunked scoring of a VCF without index)")
     parser.add_argument("--chunk", type=int, default=0, help="0-based chunk to score (with --n-chunks)")
-    parser.add_argument("--n-chunks", type=int, default=1, help="split the records into this many contiguous chunks")
+    parser.add_argument("--n-chunks", type=int, default=1,
+                        help="split the VCF into this many chunks of genomic regions of about equal record counts "
+                             "(needs a .tbi/.csi index when > 1)")
     parser.add_argument("--ref-mismatch", choices=REF_POLICIES, help="REF differs from the FASTA (default skip)")
     parser.add_argument("--chrom-map", action="append", metavar="VCF=FASTA|FILE",
                         help="chromosome name mapping, repeatable, or a two-column TSV file")
@@ -87,6 +95,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Entry point of ``enformer-lite score-variants``."""
+    if args.index_copy:
+        write_indexed_copy(args.vcf, args.index_copy)
+        return 0
+    missing = [f"--{k}" for k in ("fasta", "checkpoint", "head") if not getattr(args, k)]
+    if missing:
+        raise InputError(f"score-variants: {', '.join(missing)} required (unless --index-copy)")
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.n_chunks < 1:

@@ -22,6 +22,28 @@ def variant_settings(config: Mapping[str, Any]) -> str:
     return json.dumps({"variants": config["variants"]}, sort_keys=True)
 
 
+def indexed_copy(name: str) -> str:
+    """Where the workflow writes the bgzipped, tabix-indexed copy of VCF ``name`` that has no index."""
+    return f"results/variants/{name}/input.vcf.gz"
+
+
+def has_index(path: str, declared: Collection[str] = ()) -> bool:
+    """Whether VCF ``path`` is bgzipped with a ``.tbi``/``.csi`` index that exists or that a rule declares."""
+    compressed = path.endswith((".gz", ".bgz", ".bcf"))
+    return compressed and any(os.path.exists(f"{path}{s}") or f"{path}{s}" in declared for s in (".tbi", ".csi"))
+
+
+def variant_input(name: str, entry: Mapping[str, Any], declared: Collection[str] = ()) -> dict[str, str]:
+    """The VCF the scoring and gather jobs of ``name`` read, and its index: the user's own when it has
+    an index (a gnomAD download, the simulator's VCF), else the copy of :func:`indexed_copy` (the user's
+    file is never modified)."""
+    path = str(entry["path"])
+    if has_index(path, declared):
+        index = next(f"{path}{s}" for s in (".tbi", ".csi") if os.path.exists(f"{path}{s}") or f"{path}{s}" in declared)
+        return {"vcf": path, "index": index}
+    return {"vcf": indexed_copy(name), "index": f"{indexed_copy(name)}.tbi"}
+
+
 def truth_ready(path: str, declared: Collection[str]) -> bool:
     """A truth table can be used if it exists or some rule declares it (``declared``)."""
     if not path:

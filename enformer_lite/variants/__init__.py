@@ -11,11 +11,18 @@ Modules, in data-flow order:
   :class:`~enformer_lite.inference.trained.TrainedModel`, sharing one reference per window;
 * :mod:`~enformer_lite.variants.scores`: SAD, LOG2R, D2, MAXD and per-gene TSS scores on the
   tracks' original scale (:class:`~enformer_lite.inference.signal.Untransform`, unit ``native``);
+* :mod:`~enformer_lite.variants.chunks`: chunks as genomic regions read through the VCF's
+  tabix/CSI index (each record read by one job, once), and indexed copies of VCFs without index;
 * :mod:`~enformer_lite.variants.score`: a VCF (or one chunk) → HDF5 score file;
 * :mod:`~enformer_lite.variants.store` / :mod:`~enformer_lite.variants.outputs`: HDF5 score
-  file, TSV tables and the annotated VCF;
+  file, TSV tables and the annotated VCF, written in row blocks;
 * :mod:`~enformer_lite.variants.gather`: merging chunks; :mod:`~enformer_lite.variants.evaluate`:
-  predicted against simulated effects.
+  predicted against simulated effects, streamed through disk partitions and the out-of-core
+  correlations of :mod:`~enformer_lite.variants.correlate`.
+
+Memory of gather and evaluation does not grow with the number of variants (blocks of
+:data:`~enformer_lite.variants.store.BLOCK_VALUES` score values, partitions of
+:data:`~enformer_lite.variants.correlate.MEMORY_ROWS` rows).
 
 The commands ``score-variants``, ``gather-variants`` and ``eval-variants`` live in
 :mod:`enformer_lite.cli.score_variants`, :mod:`~enformer_lite.cli.gather_variants` and

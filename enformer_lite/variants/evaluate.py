@@ -12,30 +12,36 @@ Output: one row per case (scored VCF), category (promoter, proximal, distal, and
 (each CAGE track, plus ``all`` pooling them): ``n`` matched (allele, gene, track) triples, ``pearson``,
 ``spearman``, and ``n_truth`` (truth triples of scored alleles, including genes outside the
 target window, which have no prediction). Gene strands come from the genes BED. The command
-(:mod:`enformer_lite.cli.eval_variants`) stacks the tables of several cases.
+(:mod:`enformer_lite.cli.eval_variants`) stacks the tables of several cases. Score file and truth
+table are streamed through disk partitions, so memory stays flat in the number of variants.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import os
-from collections.abc import Iterable
+import tempfile
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from enformer_lite.atomic import atomic_output
 from enformer_lite.errors import InputError
 from enformer_lite.data.genes import read_genes
-from enformer_lite.variants.store import file_tracks, open_scores, read_table
+from enformer_lite.variants.correlate import MEMORY_ROWS, PairStore, Partitions
+from enformer_lite.variants.store import file_tracks, iter_blocks, open_scores, read_table
 
 log = logging.getLogger(__name__)
 
 CATEGORIES = ("promoter", "proximal", "distal")
 _KEYS = ["chrom", "pos", "ref", "alt", "gene", "track"]
+_ALLELE = ["chrom", "pos", "ref", "alt"]
 
 
 def _vcf_orientation(alleles: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -46,88 +52,110 @@ def _vcf_orientation(alleles: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.
     return ref, alt, np.where(flipped, -1.0, 1.0)
 
 
-def predicted_gene_effects(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, set[tuple[str, int, str, str]], list[str]]:
-    """Predicted per-gene deltas in the truth's orientation.
-
-    Returns (long table with chrom, pos, ref, alt, gene, track, predicted; the set of scored
-    (chrom, pos, ref, alt); the gene-track ids).
-    """
-    with open_scores(path) as handle:
-        tracks = file_tracks(handle)
-        gene_tracks = [tracks[i].id for i in json.loads(handle.attrs["gene_tracks"])]
-        alleles = read_table(handle["alleles"])
-        genes = read_table(handle["genes"])
-        delta = handle["gene_scores/delta"][:]
+def _oriented(handle: h5py.File, start: int, stop: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """Allele rows ``start:stop`` as (chrom, pos, ref, alt) in the VCF's orientation, and their signs."""
+    alleles = read_table(handle["alleles"], start, stop, ["vcf_chrom", "pos", "ref", "alt", "flipped"])
     ref, alt, sign = _vcf_orientation(alleles)
-    scored = set(zip(alleles["vcf_chrom"], alleles["pos"].astype(int), ref, alt))
-    rows = genes["allele"].to_numpy(dtype=np.int64)
-    frames = [
-        pd.DataFrame({
-            "chrom": alleles["vcf_chrom"].to_numpy()[rows], "pos": alleles["pos"].to_numpy()[rows],
-            "ref": ref[rows], "alt": alt[rows], "gene": genes["gene_id"].to_numpy(), "track": track,
-            "predicted": sign[rows] * delta[:, j],
-        })
-        for j, track in enumerate(gene_tracks)
-    ]
-    long = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[*_KEYS, "predicted"])
-    return long, scored, gene_tracks
+    return pd.DataFrame({"chrom": alleles["vcf_chrom"], "pos": alleles["pos"].astype(np.int64), "ref": ref, "alt": alt}), sign
 
 
-def true_gene_effects(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """Long table of exact per-gene CAGE deltas of the promoter/proximal/distal rows: keys, category, true."""
-    table_path = Path(path)
-    if not table_path.is_file():
-        raise InputError(f"{table_path}: truth table not found")
-    truth = pd.read_csv(table_path, sep="\t", dtype={"chrom": str, "ref": str, "alt": str, "gene": str})
-    missing = [c for c in ("chrom", "pos", "ref", "alt", "gene", "category") if c not in truth.columns]
-    delta_columns = [c for c in truth.columns if c.startswith("cage_delta_")]
+def _predictions(handle: h5py.File, gene_tracks: list[str], parts: Partitions) -> None:
+    """Scored alleles (``scored``) and predicted per-gene deltas in the truth's orientation (``predicted``:
+    allele keys, gene, one ``predicted:<track>`` column per gene track) into ``parts``, a block at a time."""
+    for start, stop in iter_blocks(handle, "alleles"):
+        parts.add("scored", _oriented(handle, start, stop)[0].drop_duplicates())
+    for start, stop in iter_blocks(handle, "genes"):
+        rows = handle["genes/allele"][start:stop].astype(np.int64)
+        first = int(rows.min())
+        alleles, sign = _oriented(handle, first, int(rows.max()) + 1)
+        frame = alleles.iloc[rows - first].reset_index(drop=True)
+        frame["gene"] = handle["genes/gene_id"].asstr()[start:stop]
+        delta = handle["gene_scores/delta"][start:stop]
+        for j, track in enumerate(gene_tracks):
+            frame[f"predicted:{track}"] = sign[rows - first] * delta[:, j]
+        parts.add("predicted", frame)
+
+
+def _truth(path: Path, gene_tracks: list[str], parts: Partitions, rows: int) -> list[str]:
+    """The promoter/proximal/distal rows of the truth table (keys, gene, category, deltas of the gene
+    tracks) into ``parts``, read ``rows`` at a time; returns the tracks the table has."""
+    if not path.is_file():
+        raise InputError(f"{path}: truth table not found")
+    dtypes = {"chrom": str, "ref": str, "alt": str, "gene": str}
+    header = pd.read_csv(path, sep="\t", nrows=0).columns
+    missing = [c for c in ("chrom", "pos", "ref", "alt", "gene", "category") if c not in header]
+    delta_columns = [c for c in header if c.startswith("cage_delta_")]
     if missing or not delta_columns:
-        raise InputError(f"{table_path}: not a variant truth table (missing {', '.join(missing) or 'cage_delta_<track> columns'})")
-    truth = truth[truth["category"].isin(CATEGORIES)]
-    long = truth.melt(id_vars=["chrom", "pos", "ref", "alt", "gene", "category"], value_vars=delta_columns,
-                      var_name="track", value_name="true")
-    long["track"] = long["track"].str.removeprefix("cage_delta_")
+        raise InputError(f"{path}: not a variant truth table (missing {', '.join(missing) or 'cage_delta_<track> columns'})")
+    tracks = [t for t in gene_tracks if f"cage_delta_{t}" in delta_columns]
+    columns = ["chrom", "pos", "ref", "alt", "gene", "category", *(f"cage_delta_{t}" for t in tracks)]
+    for chunk in pd.read_csv(path, sep="\t", dtype=dtypes, usecols=columns, chunksize=rows):
+        parts.add("truth", chunk[chunk["category"].isin(CATEGORIES)][columns])
+    return tracks
+
+
+def _long(frame: pd.DataFrame, prefix: str, tracks: list[str], name: str, ids: list[str]) -> pd.DataFrame:
+    """Wide per-track columns ``<prefix><track>`` → rows (ids..., track, name)."""
+    value_columns = [f"{prefix}{t}" for t in tracks]
+    if not len(frame) or not value_columns:
+        return pd.DataFrame(columns=[*ids, "track", name])
+    long = frame.melt(id_vars=ids, value_vars=value_columns, var_name="track", value_name=name)
+    long["track"] = long["track"].str.removeprefix(prefix)
     return long
 
 
-def _correlations(frame: pd.DataFrame) -> tuple[float, float]:
-    if len(frame) < 3 or frame["predicted"].nunique() < 2 or frame["true"].nunique() < 2:
-        return float("nan"), float("nan")
-    pearson = stats.pearsonr(frame["predicted"], frame["true"]).statistic
-    spearman = stats.spearmanr(frame["predicted"], frame["true"]).statistic
-    return float(pearson), float(spearman)
-
-
-def on_strand(truth: pd.DataFrame, genes_bed: str | os.PathLike[str], tracks: dict[str, str]) -> pd.DataFrame:
-    """Truth rows whose track is unstranded or on the gene's strand (``tracks``: id → strand)."""
-    genes = read_genes(genes_bed)
-    strand = dict(zip(genes["gene_id"].astype(str), genes["strand"]))
-    track_strand = truth["track"].map(tracks)
-    return truth[(track_strand == ".") | (track_strand == truth["gene"].map(strand))]
+def _join(parts: Partitions, i: int, tracks: list[str], gene_tracks: list[str], strand: Mapping[str, str],
+          track_strand: Mapping[str, str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Partition ``i``: (truth rows of scored alleles on the track's strand, those rows matched with predictions)."""
+    scored = parts.load("scored", i, _ALLELE).drop_duplicates()
+    truth = parts.load("truth", i, ["chrom", "pos", "ref", "alt", "gene", "category"])
+    exact = _long(truth, "cage_delta_", tracks, "true", ["chrom", "pos", "ref", "alt", "gene", "category"])
+    exact = exact.astype({"pos": np.int64}).merge(scored.astype({"pos": np.int64}), on=_ALLELE, how="inner")
+    on_strand = exact["track"].map(track_strand)
+    exact = exact[(on_strand == ".") | (on_strand == exact["gene"].map(strand))]
+    predicted = _long(parts.load("predicted", i, [*_ALLELE, "gene"]), "predicted:", gene_tracks, "predicted",
+                      [*_ALLELE, "gene"])
+    return exact, exact.merge(predicted.astype({"pos": np.int64}), on=_KEYS, how="inner")
 
 
 def evaluate_variant_effects(
-    scores: str | os.PathLike[str], truth: str | os.PathLike[str], genes_bed: str | os.PathLike[str]
+    scores: str | os.PathLike[str], truth: str | os.PathLike[str], genes_bed: str | os.PathLike[str],
+    memory_rows: int = MEMORY_ROWS,
 ) -> pd.DataFrame:
-    """Correlation of predicted and exact TSS effects per category and CAGE track (see the module docstring)."""
-    predicted, scored, gene_tracks = predicted_gene_effects(scores)
-    with open_scores(scores) as handle:
-        strands = {t.id: t.strand for t in file_tracks(handle)}
-    exact = true_gene_effects(truth)
-    exact = exact[exact["track"].isin(gene_tracks)]
-    exact = exact[[k in scored for k in zip(exact["chrom"], exact["pos"].astype(int), exact["ref"], exact["alt"])]]
-    exact = on_strand(exact, genes_bed, strands)
-    merged = exact.merge(predicted, on=_KEYS, how="inner")
-    rows = []
-    for category in (*CATEGORIES, "all"):
-        in_category = merged if category == "all" else merged[merged["category"] == category]
-        truth_rows = exact if category == "all" else exact[exact["category"] == category]
-        for track in ("all", *gene_tracks):
-            part = in_category if track == "all" else in_category[in_category["track"] == track]
-            n_truth = len(truth_rows) if track == "all" else int((truth_rows["track"] == track).sum())
-            pearson, spearman = _correlations(part)
-            rows.append({"category": category, "track": track, "n": len(part), "n_truth": n_truth,
-                         "pearson": pearson, "spearman": spearman})
+    """Correlation of predicted and exact TSS effects per category and CAGE track (see the module docstring).
+
+    Streams: the score file and the truth table are spread over disk partitions by allele
+    (:class:`~enformer_lite.variants.correlate.Partitions`, about ``memory_rows / 4`` rows each),
+    joined partition by partition, and the matched pairs are correlated by
+    :class:`~enformer_lite.variants.correlate.PairStore`; memory does not grow with the table sizes.
+    """
+    truth_path = Path(truth)
+    genes = read_genes(genes_bed)
+    strand = dict(zip(genes["gene_id"].astype(str), genes["strand"]))
+    with open_scores(scores) as handle, tempfile.TemporaryDirectory(prefix="eval-variants-") as tmp:
+        all_tracks = file_tracks(handle)
+        gene_tracks = [all_tracks[i].id for i in json.loads(handle.attrs["gene_tracks"])]
+        track_strand = {t.id: t.strand for t in all_tracks}
+        size = max(handle["genes/allele"].shape[0], handle["alleles/record"].shape[0],
+                   truth_path.stat().st_size // 50 if truth_path.is_file() else 0)
+        part_rows = max(1, memory_rows // 4)
+        parts = Partitions(Path(tmp), max(1, math.ceil(size / part_rows)), _ALLELE)
+        tracks = _truth(truth_path, gene_tracks, parts, part_rows)
+        _predictions(handle, gene_tracks, parts)
+        store, n_truth = PairStore(Path(tmp), memory_rows), Counter[tuple[str, str]]()
+        for i in range(parts.n):
+            exact, merged = _join(parts, i, tracks, gene_tracks, strand, track_strand)
+            n_truth.update(zip(exact["category"], exact["track"]))
+            for (category, track), group in merged.groupby(["category", "track"]):
+                store.add((category, track), group["predicted"].to_numpy(np.float64), group["true"].to_numpy(np.float64))
+        rows = []
+        for category in (*CATEGORIES, "all"):
+            for track in ("all", *gene_tracks):
+                groups = [(c, t) for c in (CATEGORIES if category == "all" else (category,))
+                          for t in (gene_tracks if track == "all" else (track,))]
+                pearson, spearman = store.correlations(groups)
+                rows.append({"category": category, "track": track, "n": store.count(groups),
+                             "n_truth": sum(n_truth[g] for g in groups), "pearson": pearson, "spearman": spearman})
     return pd.DataFrame(rows)
 
 

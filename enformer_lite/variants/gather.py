@@ -1,4 +1,10 @@
-"""Merging per-chunk score files into one (``enformer-lite gather-variants``, :mod:`enformer_lite.cli.gather_variants`)."""
+"""Merging per-chunk score files into one (``enformer-lite gather-variants``, :mod:`enformer_lite.cli.gather_variants`).
+
+Parts are streamed in row blocks (:func:`~enformer_lite.variants.store.block_rows`), so memory
+does not grow with the number of variants. A part of chunk ``k`` numbers its records from its
+chunk's first record (:mod:`~enformer_lite.variants.chunks`); the gathered file numbers them as
+the VCF does, adding the records covered by the chunks before (attribute ``n_records``).
+"""
 
 from __future__ import annotations
 
@@ -17,14 +23,33 @@ from enformer_lite.variants.store import SHARED_ATTRS, ScoreWriter, file_tracks,
 
 log = logging.getLogger(__name__)
 
+CHUNK_ATTRS = ("chunk", "n_chunks", "n_records", "chunk_regions")
+"""Attributes of one chunk's part file; the gathered file is one chunk of one."""
+
 
 def _first_record(handle: h5py.File) -> int:
     records = [handle[g]["record"][0] for g in ("alleles", "skipped") if handle[g]["record"].shape[0]]
     return int(min(records)) if records else -1
 
 
+def _order(parts: Sequence[str | os.PathLike[str]], handles: list[h5py.File]) -> list[tuple[h5py.File, int]]:
+    """(handle, record offset) in chunk order; InputError when chunks are missing, repeated or of other plans."""
+    if not all("chunk" in h.attrs for h in handles):  # parts of an older layout carry the VCF's record numbers
+        return [(h, 0) for h in sorted(handles, key=_first_record)]
+    n_chunks = {int(h.attrs["n_chunks"]) for h in handles}
+    chunks = sorted(int(h.attrs["chunk"]) for h in handles)
+    if len(n_chunks) != 1 or chunks != list(range(n_chunks.pop())):
+        found = ", ".join(f"{p}: chunk {h.attrs['chunk']} of {h.attrs['n_chunks']}" for p, h in zip(parts, handles))
+        raise InputError(f"gather-variants: the parts must be chunks 0..n-1 of one run, each once ({found})")
+    ordered, offset = [], 0
+    for handle in sorted(handles, key=lambda h: int(h.attrs["chunk"])):
+        ordered.append((handle, offset))
+        offset += int(handle.attrs["n_records"])
+    return ordered
+
+
 def gather_parts(parts: Sequence[str | os.PathLike[str]], out: str | os.PathLike[str]) -> None:
-    """Concatenate part score files into ``out``, parts ordered by their first VCF record.
+    """Concatenate part score files into ``out`` in chunk order, with the VCF's record numbers.
 
     The parts' :data:`~enformer_lite.variants.store.SHARED_ATTRS` must agree (InputError names
     the part that differs); gene rows are renumbered to the gathered allele rows.
@@ -38,20 +63,26 @@ def gather_parts(parts: Sequence[str | os.PathLike[str]], out: str | os.PathLike
             for key in SHARED_ATTRS:
                 if handle.attrs.get(key) != reference.attrs.get(key):
                     raise InputError(f"{path}: attribute {key!r} differs from {parts[0]}; parts come from different runs")
-        handles.sort(key=_first_record)
-        attrs = {k: v for k, v in reference.attrs.items() if k not in ("tracks", "gene_tracks")}
+        ordered = _order(parts, handles)
+        attrs = {k: v for k, v in reference.attrs.items() if k not in ("tracks", "gene_tracks", *CHUNK_ATTRS)}
+        if "chunk" in reference.attrs:
+            attrs.update(chunk=0, n_chunks=1, n_records=sum(int(h.attrs["n_records"]) for h in handles))
         gene_tracks = json.loads(reference.attrs["gene_tracks"])
         with atomic_output(out) as tmp, ScoreWriter(tmp, file_tracks(reference), gene_tracks, attrs) as writer:
-            for handle in handles:
-                offset = writer.n_alleles
+            for handle, record_offset in ordered:
+                allele_offset = writer.n_alleles
                 for start, stop in iter_blocks(handle, "alleles"):
                     scores = np.stack([handle[f"scores/{s}"][start:stop] for s in SCORE_NAMES], axis=1)
-                    writer.add_alleles(read_table(handle["alleles"], start, stop), scores)
+                    table = read_table(handle["alleles"], start, stop)
+                    table["record"] += record_offset
+                    writer.add_alleles(table, scores)
                 for start, stop in iter_blocks(handle, "skipped"):
-                    writer.add_skips(read_table(handle["skipped"], start, stop))
+                    table = read_table(handle["skipped"], start, stop)
+                    table["record"] += record_offset
+                    writer.add_skips(table)
                 for start, stop in iter_blocks(handle, "genes"):
                     genes = read_table(handle["genes"], start, stop)
-                    genes["allele"] += offset
+                    genes["allele"] += allele_offset
                     values = np.stack([handle[f"gene_scores/{s}"][start:stop] for s in GENE_SCORE_NAMES], axis=1)
                     writer.add_genes(genes, values)
             log.info("gathered %d parts: %d scored alleles", len(handles), writer.n_alleles)

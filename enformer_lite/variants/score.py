@@ -1,5 +1,7 @@
 """Scoring the alleles of a VCF (or one chunk of it) with a trained model into an HDF5 score file.
 
+A chunk is a set of genomic regions read through the VCF's index (:mod:`~enformer_lite.variants.chunks`);
+a VCF without index is read in one linear pass (one chunk only).
 :func:`score_vcf` streams the selected records through :class:`BlockScorer` in blocks of
 ``block_size`` alleles: predictions (:mod:`~enformer_lite.variants.engine`), the tracks'
 original scale (:class:`~enformer_lite.inference.signal.Untransform`, unit ``native``), allele
@@ -28,8 +30,9 @@ from enformer_lite.errors import InputError
 from enformer_lite.inference.signal import Untransform
 from enformer_lite.inference.trained import TrainedModel
 from enformer_lite.inference.tta import TTAConfig
-from enformer_lite.variants.alleles import Allele, AlleleReader, Skip, count_records, selected_records
-from enformer_lite.variants.config import ScoreConfig
+from enformer_lite.variants.alleles import Allele, AlleleReader, RegionFilter, Skip, selected_records
+from enformer_lite.variants.chunks import ChunkReader, contig_counts, index_file, limit_stop, plan_chunks
+from enformer_lite.variants.config import ScoreConfig, parse_region
 from enformer_lite.variants.engine import Predictor, predict_pairs
 from enformer_lite.variants.layout import WindowLayout
 from enformer_lite.variants.scores import allele_scores, gene_scores
@@ -127,11 +130,45 @@ class BlockScorer:
         cols["bin"].extend(found.bins.tolist())
 
 
-def chunk_range(n_records: int, chunk: int, n_chunks: int) -> tuple[int, int]:
-    """Record range [start, stop) of chunk ``chunk`` (0-based) of ``n_chunks`` equal contiguous chunks."""
-    if not 0 <= chunk < n_chunks:
-        raise InputError(f"--chunk {chunk}: must lie in 0..{n_chunks - 1}")
-    return chunk * n_records // n_chunks, (chunk + 1) * n_records // n_chunks
+class _Records:
+    """The records a scoring job reads: its chunk's regions through the index, or the whole file in one pass.
+
+    Iterating yields ``(record number, record)`` of the selected records; ``n_records`` (records
+    covered) and ``records_read`` are complete afterwards, ``regions`` describes what was read.
+    """
+
+    def __init__(self, vcf: str | os.PathLike[str], cfg: ScoreConfig, reader: AlleleReader, chunk: int, n_chunks: int) -> None:
+        if not 0 <= chunk < n_chunks:
+            raise InputError(f"--chunk {chunk}: must lie in 0..{n_chunks - 1}")
+        self.vcf, self.cfg = vcf, cfg
+        self.chunk: ChunkReader | None = None
+        self.n_records = self.records_read = 0
+        self.regions = ["whole file"]
+        if index_file(vcf) is None:
+            if n_chunks > 1:
+                raise InputError(
+                    f"{vcf}: chunked scoring (--n-chunks {n_chunks}) reads each chunk's regions through a tabix/CSI "
+                    "index, and this VCF has none. Score it in one chunk, or index a bgzipped copy (the file itself "
+                    "is left alone): enformer-lite score-variants --vcf IN --index-copy COPY.vcf.gz, then --vcf COPY.vcf.gz"
+                )
+            return
+        counts = contig_counts(vcf)
+        wanted = RegionFilter(parse_region(r) for r in cfg.regions) if cfg.regions else None
+        stop = limit_stop(vcf, counts, wanted, cfg.limit)
+        lengths = {c.name: reader.sizes[f] for c in counts if (f := reader.fasta_chrom(c.name)) is not None}
+        segments = plan_chunks(counts, n_chunks, wanted, lengths, stop)[chunk]
+        self.chunk = ChunkReader(vcf, segments, wanted, stop)
+        self.regions = [str(s) for s in segments]
+        log.info("%s: chunk %d/%d reads %s", vcf, chunk + 1, n_chunks, ", ".join(self.regions) or "nothing")
+
+    def __iter__(self) -> Iterator[tuple[int, Any]]:
+        if self.chunk is not None:
+            yield from self.chunk
+            self.n_records, self.records_read = self.chunk.n_records, self.chunk.records_read
+            return
+        for index, variant in selected_records(self.vcf, self.cfg):
+            self.n_records = self.records_read = index + 1
+            yield index, variant
 
 
 def _blocks(items: Iterable[Allele | Skip], size: int) -> Iterator[tuple[list[Allele], list[Skip]]]:
@@ -162,23 +199,23 @@ def score_vcf(
 ) -> dict[str, Any]:
     """Score chunk ``chunk`` of ``n_chunks`` of ``vcf`` with ``trained`` into the HDF5 score file ``out``.
 
-    ``genes_bed`` (BED6 TSSs) adds per-gene scores; ``attrs`` are further file attributes.
-    Returns a summary (alleles read, scored, skipped per reason, sequences predicted,
-    seconds). ``out`` appears only when complete.
+    A chunk is a set of genomic regions read through the VCF's index
+    (:mod:`~enformer_lite.variants.chunks`); its ``record`` numbers count from the chunk's first
+    record (the VCF's own numbers for chunk 0 and for a single chunk), and the attributes
+    ``chunk``, ``n_chunks``, ``n_records`` (records covered) and ``chunk_regions`` let
+    ``gather-variants`` renumber. ``genes_bed`` (BED6 TSSs) adds per-gene scores; ``attrs`` are
+    further file attributes. Returns a summary (alleles read, scored, skipped per reason,
+    sequences predicted, records covered and read, seconds). ``out`` appears only when complete.
     """
     cfg = cfg or ScoreConfig()
     began = time.perf_counter()
     fasta = open_fasta(fasta_path)
     genes = TSSIndex.from_file(genes_bed, chrom_sizes(fasta)) if genes_bed else None
-    start, stop = 0, None
-    if n_chunks > 1:
-        total = count_records(vcf, cfg)
-        start, stop = chunk_range(total, chunk, n_chunks)
-        log.info("%s: chunk %d/%d = selected records %d..%d of %d", vcf, chunk + 1, n_chunks, start + 1, stop, total)
     if cfg.regions or cfg.limit:
         log.info("%s: records restricted to regions %s, limit %s", vcf, list(cfg.regions) or "all", cfg.limit or "none")
     scorer = BlockScorer(fasta, trained, cfg, genes)
     reader = AlleleReader(fasta, cfg, str(vcf))
+    records = _Records(vcf, cfg, reader, chunk, n_chunks)
     file_attrs = {
         "head": trained.head,
         **trained.geometry.to_dict(),
@@ -188,7 +225,7 @@ def score_vcf(
         **(attrs or {}),
     }
     with atomic_output(out) as tmp, ScoreWriter(tmp, trained.tracks, scorer.gene_tracks, file_attrs) as writer:
-        for alleles, skips in _blocks(reader.read(selected_records(vcf, cfg, start, stop)), cfg.block_size):
+        for alleles, skips in _blocks(reader.read(records), cfg.block_size):
             first_row = writer.n_alleles
             block = scorer.score(alleles)
             writer.add_alleles(allele_columns(alleles, block.window_starts.tolist()), block.scores)
@@ -196,6 +233,8 @@ def score_vcf(
             block.gene_columns["allele"] = [first_row + i for i in block.gene_columns["allele"]]
             writer.add_genes(block.gene_columns, block.gene_values)
             log.info("%d alleles scored so far (%d sequences predicted)", writer.n_alleles, scorer.predictor.n_sequences)
+        writer.file.attrs.update({"chunk": chunk, "n_chunks": n_chunks, "n_records": records.n_records,
+                                  "chunk_regions": json.dumps(records.regions)})
     seconds = time.perf_counter() - began
     scored = reader.n_alleles - sum(reader.skipped.values())
     log.info("%s: %s", vcf, reader.summary())
@@ -209,5 +248,7 @@ def score_vcf(
         "scored": scored,
         "skipped": dict(reader.skipped),
         "sequences": scorer.predictor.n_sequences,
+        "records": records.n_records,
+        "records_read": records.records_read,
         "seconds": seconds,
     }

@@ -30,6 +30,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from enformer_lite.atomic import h5_output
 from enformer_lite.errors import InputError
 from enformer_lite.data.tracks import TrackSpec, tracks_from_json, tracks_to_json
 from enformer_lite.variants.alleles import Allele, Skip
@@ -63,12 +64,12 @@ def _append(dataset: h5py.Dataset, values: npt.ArrayLike) -> None:
     dataset[n:] = values
 
 
-def read_table(group: h5py.Group, start: int = 0, stop: int | None = None) -> pd.DataFrame:
-    """Columns of a table group as a DataFrame (rows ``start:stop``); strings decoded."""
+def read_table(group: h5py.Group, start: int = 0, stop: int | None = None, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """Columns (all, or ``columns`` in that order) of a table group as a DataFrame (rows ``start:stop``); strings decoded."""
     out = {}
-    for name, dataset in group.items():
-        values = dataset[start:stop]
-        out[name] = dataset.asstr()[start:stop] if h5py.check_string_dtype(dataset.dtype) else values
+    for name in columns or list(group):
+        dataset = group[name]
+        out[name] = dataset.asstr()[start:stop] if h5py.check_string_dtype(dataset.dtype) else dataset[start:stop]
     return pd.DataFrame(out)
 
 
@@ -83,7 +84,7 @@ class ScoreWriter:
     """
 
     def __init__(self, path: str | os.PathLike[str], tracks: Sequence[TrackSpec], gene_tracks: Sequence[int], attrs: Mapping[str, Any]) -> None:
-        self.file = h5py.File(path, "w")
+        self.file = h5_output(path)
         self.file.attrs["tracks"] = tracks_to_json(list(tracks))
         self.file.attrs["gene_tracks"] = json.dumps([int(i) for i in gene_tracks])
         for key, value in attrs.items():
@@ -165,9 +166,22 @@ def file_tracks(handle: h5py.File) -> list[TrackSpec]:
     return tracks_from_json(handle.attrs["tracks"])
 
 
-def iter_blocks(handle: h5py.File, group: str, block: int = 65536) -> Iterator[tuple[int, int]]:
-    """(start, stop) row ranges covering table ``group`` in blocks."""
+BLOCK_VALUES = 1 << 21
+"""Score values (rows × tracks) read or written per block: bounds memory whatever the number of rows."""
+
+
+def block_rows(handle: h5py.File, values: int | None = None) -> int:
+    """Rows per block such that one block of every score matrix holds about ``values`` (default
+    :data:`BLOCK_VALUES`) values, at most 65,536 rows."""
+    width = max(1, handle["scores/SAD"].shape[1] if "scores/SAD" in handle else 1,
+                handle["gene_scores/delta"].shape[1] if "gene_scores/delta" in handle else 1)
+    return max(1, min(65536, (values or BLOCK_VALUES) // width))
+
+
+def iter_blocks(handle: h5py.File, group: str, block: int | None = None) -> Iterator[tuple[int, int]]:
+    """(start, stop) row ranges covering table ``group`` in blocks (of :func:`block_rows` rows by default)."""
     first = next(iter(handle[group].values()))
     n = first.shape[0]
+    block = block or block_rows(handle)
     for start in range(0, n, block):
         yield start, min(n, start + block)

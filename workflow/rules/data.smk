@@ -25,6 +25,7 @@ if SIM["enabled"]:
                 genome=["human", "mouse"],
             ),
             vcf=f"{SIM['outdir']}/human/variants.vcf.gz",
+            vcf_index=f"{SIM['outdir']}/human/variants.vcf.gz.tbi",
             truth_links=expand(
                 "{outdir}/{genome}/truth/enhancer_gene.tsv",
                 outdir=SIM["outdir"],

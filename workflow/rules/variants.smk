@@ -13,7 +13,8 @@ wildcard_constraints:
 
 rule score_variants:
     input:
-        vcf=lambda wc: variant_vcf(wc)["path"],
+        vcf=lambda wc: variant_input(wc)["vcf"],
+        index=lambda wc: variant_input(wc)["index"],
         ckpt=VARIANTS["checkpoint"],
         fasta=lambda wc: variant_genome(wc)["fasta"],
         genes=variant_genes,
@@ -45,7 +46,8 @@ rule score_variants:
 
 rule gather_variants:
     input:
-        vcf=lambda wc: variant_vcf(wc)["path"],
+        vcf=lambda wc: variant_input(wc)["vcf"],
+        index=lambda wc: variant_input(wc)["index"],
         parts=expand(
             "results/variants/{{vcf_name}}/part{chunk}.h5",
             chunk=range(VARIANTS["n_chunks"]),
@@ -96,3 +98,19 @@ rule eval_variants:
         ),
     shell:
         "enformer-lite eval-variants {params.cases} --out {output.table} 2> {log}"
+
+
+rule index_variants:
+    input:
+        vcf=lambda wc: variant_vcf(wc)["path"],
+    output:
+        vcf="results/variants/{vcf_name}/input.vcf.gz",
+        tbi="results/variants/{vcf_name}/input.vcf.gz.tbi",
+    log:
+        "logs/variants/{vcf_name}/index.log",
+    conda:
+        "../envs/enformer-lite.yaml"
+    resources:
+        **job_resources(mem_mb=1000, runtime=30),
+    shell:
+        "enformer-lite score-variants --vcf {input.vcf} --index-copy {output.vcf} 2> {log}"

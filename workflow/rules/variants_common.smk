@@ -29,6 +29,13 @@ def variant_genes(wildcards):
     return pipeline_flags.genes_input(config, variant_vcf(wildcards)["genome"])
 
 
+def variant_input(wildcards):
+    """The VCF the variant jobs read and its index: the user's when indexed, else the indexed copy."""
+    return pipeline_variants.variant_input(
+        wildcards.vcf_name, variant_vcf(wildcards), simulated_files()
+    )
+
+
 def variant_settings():
     """What the variants section says about the scores, as --params JSON (no VCF list, no hardware keys)."""
     return pipeline_flags.settings_json(config, "variants")
