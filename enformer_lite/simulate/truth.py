@@ -9,6 +9,7 @@ import pandas as pd
 
 from enformer_lite.atomic import atomic_output
 from enformer_lite.simulate.genomes import GenomeSpec
+from enformer_lite.simulate.motifs import Motif
 from enformer_lite.simulate.oracle import OracleResult
 from enformer_lite.simulate.planting import ChromosomeLayout
 from enformer_lite.simulate.variants import Variant
@@ -62,6 +63,18 @@ def element_table(layouts: list[ChromosomeLayout]) -> pd.DataFrame:
         for e in layout.elements
     ]
     return pd.DataFrame(rows, columns=["element", "chrom", "start", "end", "kind", "program", "planted_for", "sites"])
+
+
+def motif_table(layouts: list[ChromosomeLayout], motifs: tuple[Motif, ...]) -> pd.DataFrame:
+    """One row per planted binding site: motif (TF name), chrom, start, end (0-based, half-open), strand, element."""
+    lengths = {m.name: m.length for m in motifs}
+    rows = [
+        (s.tf, e.chrom, s.start, s.start + lengths[s.tf], "+" if s.strand > 0 else "-", e.id)
+        for layout in layouts
+        for e in layout.elements
+        for s in e.sites
+    ]
+    return pd.DataFrame(rows, columns=["motif", "chrom", "start", "end", "strand", "element"])
 
 
 def enhancer_gene_table(spec: GenomeSpec, layouts: list[ChromosomeLayout], results: list[OracleResult]) -> pd.DataFrame:
@@ -228,6 +241,12 @@ Every candidate element of `candidates.bed`: `element`, `chrom`, `start`, `end`
 for, empty for background insulators and decoys) and `sites` (planted binding
 sites as `TF:start:strand`, `;`-separated). Decoys are random stretches, half of
 them with a single bound site, too weak to act alone.
+
+## motifs.tsv
+
+Every planted binding site (the `sites` of elements.tsv, one per row): `motif` (TF name of
+the JASPAR matrix), `chrom`, `start`, `end` (0-based, half-open; the matrix length), `strand`,
+`element`. Motif occurrences that arise by chance in background DNA are not listed.
 
 ## enhancer_gene.tsv
 

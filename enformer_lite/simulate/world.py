@@ -6,7 +6,7 @@ Layout under ``outdir``::
     {genome}.fa, {genome}.fa.fai
     {genome}/tracks.tsv, {genome}/{track}.bw, {genome}/genes.bed, {genome}/candidates.bed
     human/variants.vcf.gz, human/variants.vcf.gz.tbi
-    {genome}/truth/genes.tsv, elements.tsv, enhancer_gene.tsv, variants.tsv (human), README.md
+    {genome}/truth/genes.tsv, elements.tsv, motifs.tsv, enhancer_gene.tsv, variants.tsv (human), README.md
 """
 
 from __future__ import annotations
@@ -154,6 +154,7 @@ def write_genome(world: GenomeWorld, genome_index: int, outdir: str, seed: int, 
     tdir = os.path.join(gdir, "truth")
     truth.write_table(os.path.join(tdir, "genes.tsv"), truth.gene_table(world.spec, world.layouts, world.results))
     truth.write_table(os.path.join(tdir, "elements.tsv"), truth.element_table(world.layouts))
+    truth.write_table(os.path.join(tdir, "motifs.tsv"), truth.motif_table(world.layouts, world.oracle.params.motifs))
     truth.write_table(
         os.path.join(tdir, "enhancer_gene.tsv"), truth.enhancer_gene_table(world.spec, world.layouts, world.results)
     )

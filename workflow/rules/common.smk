@@ -64,4 +64,5 @@ def all_targets():
         + plot_targets()
         + variant_targets()
         + contributions_targets()
+        + interpret_targets()
     )
