@@ -64,7 +64,8 @@ def step_settings(config: Mapping[str, Any], step: str, **overrides: Any) -> str
 def step_hardware(config: Mapping[str, Any], step: str) -> str:
     """The hardware keys of a step as JSON for a second ``--params`` (a resource, so changing them reruns nothing)."""
     values = {k: v for k, v in dict(config["interpret"][step]).items() if k in HARDWARE}
-    return json.dumps({"interpret": {step: values}}, sort_keys=True)
+    # compact: Snakemake prints resources as "name=value, name=value"
+    return json.dumps({"interpret": {step: values}}, sort_keys=True, separators=(",", ":"))
 
 
 def ism_settings(config: Mapping[str, Any], genome: str) -> str:
