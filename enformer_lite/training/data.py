@@ -51,16 +51,18 @@ def check_compatible(metas: Mapping[str, H5Meta]) -> None:
             )
 
 
-def evenly_spaced(indices: np.ndarray, limit: int | float, batch_size: int, n_organisms: int) -> np.ndarray:
+def evenly_spaced(
+    indices: np.ndarray, limit: int | float, batch_size: int, n_organisms: int, world_size: int = 1
+) -> np.ndarray:
     """A fixed sample of ``indices`` (one organism's rows of a split, in file order, so grouped by
     chromosome) spread evenly over all of them: every row for ``limit`` 1.0; a share for a float
-    below 1; for an int, enough rows for ``limit`` batches over all organisms. Validation on such a
+    below 1; for an int, enough rows for ``limit`` batches per process over all organisms. Validation on such a
     sample sees every validation chromosome, not only the first windows of the first one."""
     n = len(indices)
     if isinstance(limit, float):
         keep = n if limit >= 1.0 else math.ceil(limit * n)
-    else:
-        keep = min(n, math.ceil(limit / max(1, n_organisms)) * batch_size)
+    else:  # ``limit`` batches per process, as Lightning's limit_val_batches
+        keep = min(n, math.ceil(limit / max(1, n_organisms)) * batch_size * world_size)
     if keep >= n:
         return indices
     return indices[np.unique(np.linspace(0, n - 1, max(1, keep)).round().astype(int))]
@@ -136,7 +138,8 @@ class EnformerDataModule(L.LightningDataModule):
         of them spread evenly over the split (``limit``: see :func:`evenly_spaced`)."""
         parts = []
         for name, meta in self.prepare_metas().items():
-            indices = evenly_spaced(split_indices(meta.path, split), limit, self.eval_batch_size, len(self.paths))
+            indices = evenly_spaced(split_indices(meta.path, split), limit, self.eval_batch_size, len(self.paths),
+                                    self._rank_world()[1])
             log.info("%s: %d %s windows", meta.path, len(indices), split)
             parts.append(WindowDataset(meta, indices, organism=name))
         self._opened.extend(parts)
