@@ -320,9 +320,9 @@ def content(path: Path) -> bytes:
 
 
 def without_timings(value: object) -> object:
-    """A JSON value without its wall-clock measurements (keys named ``seconds``)."""
+    """A JSON value without its wall-clock measurements (keys named ``seconds`` or ``*_seconds``)."""
     if isinstance(value, dict):
-        return {k: without_timings(v) for k, v in value.items() if k != "seconds"}
+        return {k: without_timings(v) for k, v in value.items() if not (k == "seconds" or k.endswith("_seconds"))}
     if isinstance(value, list):
         return [without_timings(v) for v in value]
     return value
