@@ -28,6 +28,8 @@ COMMANDS: dict[str, str] = {
     "merge": "merge per-chromosome HDF5 parts into one dataset",
     "genes": "one TSS per gene (from BED, GTF or GFF3) as BED6 named as in the FASTA",
     "import-weights": "convert enformer-pytorch weights into an enformer-lite model file",
+    "use-pretrained": "a pretrained model's published heads as a checkpoint every later stage opens",
+    "embed": "cache a pretrained trunk's embeddings of every train/valid window (finetune: head)",
     "train": "train the model on one data.h5 per organism (resumes a killed run)",
     "evaluate": "score a checkpoint on the test windows: Pearson per track and at TSSs",
     "predict": "write predicted tracks as bigWig for chosen regions",

@@ -20,6 +20,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--outdir", required=True, type=Path,
                         help="writes best.ckpt, last.ckpt, metrics.csv here; a killed run started again resumes "
                              "exactly where it stopped; one training per directory at a time")
+    parser.add_argument("--embeddings", action="append", default=None, metavar="ORGANISM=EMBEDDINGS.h5",
+                        help="train.finetune: head: the cached trunk embeddings of each organism (enformer-lite embed)")
     add_params_argument(parser, '{"model": {...}, "train": {...}} (the workflow config\'s sections)')
     group = parser.add_argument_group("overrides of train settings")
     group.add_argument("--max-steps", type=int)
@@ -56,5 +58,6 @@ def run(args: argparse.Namespace) -> int:
     if unknown:
         raise InputError(f"--params: unknown section(s) {', '.join(unknown)}; expected model, train")
     cfg = train_config_from_args(args, section(params, "train"))
-    train(parse_named_paths(args.data, "--data"), args.outdir, section(params, "model"), cfg)
+    embeddings = parse_named_paths(args.embeddings, "--embeddings") if args.embeddings else None
+    train(parse_named_paths(args.data, "--data"), args.outdir, section(params, "model"), cfg, embeddings=embeddings)
     return 0

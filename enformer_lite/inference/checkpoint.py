@@ -2,7 +2,9 @@
 
 A checkpoint's ``hyper_parameters`` hold everything needed to use the model without its data:
 ``model_config`` (the architecture), ``track_ids`` (organism → track ids), ``data_meta``
-(organism → window_length, bin_size, target_length, tracks, fingerprint) and ``optim``.
+(organism → window_length, bin_size, target_length, tracks, fingerprint) and ``optim``. A fine-tuned
+checkpoint lists the published heads it kept (not trained) under ``published_track_ids``; they are
+heads like the others for every later stage.
 """
 
 from __future__ import annotations
@@ -50,5 +52,6 @@ def load_checkpoint(
     model.load_state_dict(state)
     model.to(map_location).eval()
     meta = {key: hparams.get(key) for key in ("model_config", "track_ids", "data_meta", "optim")}
+    meta["track_ids"] = {**(hparams.get("published_track_ids") or {}), **(meta["track_ids"] or {})}
     meta["global_step"] = int(checkpoint.get("global_step", 0))
     return model, meta

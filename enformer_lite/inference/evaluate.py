@@ -127,6 +127,12 @@ def evaluate(
     assert meta is not None
     windows = read_windows(data)
     test_rows = np.flatnonzero(windows["split"] == "test")
+    # Windows that overlap a pretrained model's training regions (leakage guard) are left out.
+    excluded = ((trained.meta.get("data_meta") or {}).get(head) or {}).get("excluded_rows") or []
+    if len(excluded):
+        log.info("%s: %d test window(s) overlapping the pretrained model's regions left out",
+                 data, int(np.isin(test_rows, excluded).sum()))
+        test_rows = np.setdiff1d(test_rows, excluded)
     if not len(test_rows):
         raise InputError(f"{data}: no windows with split 'test'")
     cage = [t for t in meta.tracks if t.assay.upper() == "CAGE"]

@@ -7,7 +7,9 @@ here, from either
 - a model file written by ``enformer-lite import-weights``: then a ``data.h5`` must supply
   geometry and tracks.
 
-When a ``data.h5`` is given with a checkpoint it must match the head (track count, geometry).
+When a ``data.h5`` is given with a checkpoint it must match the head (track count, geometry). A
+*published* head (a pretrained model's, see :mod:`enformer_lite.inference.published`) keeps its own
+tracks table: the data must then match only its geometry.
 """
 
 from __future__ import annotations
@@ -64,9 +66,9 @@ def check_against_checkpoint(meta: H5Meta, head: str, ckpt_meta: dict[str, Any],
     track_ids = ckpt_meta.get("track_ids") or {}
     if head not in track_ids:
         raise InputError(f"{ckpt}: model has no head {head!r} (heads: {', '.join(sorted(track_ids))}); use --head")
-    if len(track_ids[head]) != meta.n_tracks:
-        raise InputError(f"{meta.path}: {meta.n_tracks} tracks, but head {head!r} of {ckpt} predicts {len(track_ids[head])}")
     trained = (ckpt_meta.get("data_meta") or {}).get(head, {})
+    if not trained.get("published") and len(track_ids[head]) != meta.n_tracks:
+        raise InputError(f"{meta.path}: {meta.n_tracks} tracks, but head {head!r} of {ckpt} predicts {len(track_ids[head])}")
     for key in ("window_length", "bin_size", "target_length"):
         if key in trained and trained[key] != getattr(meta, key):
             raise InputError(f"{meta.path}: {key}={getattr(meta, key)} but the model was trained with {trained[key]}")
@@ -114,15 +116,16 @@ def open_model(
         head = _choose_head(head, sorted(meta.get("track_ids") or {}), source, h5)
     else:
         head = _choose_head(head, sorted(getattr(model, "heads", None) or {}), source, h5)
+    summary = (meta.get("data_meta") or {}).get(head)
     if h5 is not None:
         if meta.get("track_ids"):
             check_against_checkpoint(h5, head, meta, source)
-        return TrainedModel(model, head, h5.geometry, h5.tracks, where, source, meta, h5)
-    summary = (meta.get("data_meta") or {}).get(head)
+        if not (summary or {}).get("published"):
+            return TrainedModel(model, head, h5.geometry, h5.tracks, where, source, meta, h5)
     if not summary:
         raise InputError(f"{source}: no data summary for head {head!r}; give the data file (--data)")
     tracks = tuple(tracks_from_records(summary["tracks"]))
     n_ids = len((meta.get("track_ids") or {}).get(head, tracks))
     if len(tracks) != n_ids:
         raise InputError(f"{source}: head {head!r} predicts {n_ids} tracks but its table lists {len(tracks)}")
-    return TrainedModel(model, head, WindowGeometry.from_mapping(summary), tracks, where, source, meta)
+    return TrainedModel(model, head, WindowGeometry.from_mapping(summary), tracks, where, source, meta, h5)

@@ -102,6 +102,8 @@ class ConvBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         bn, conv = self.norm, self.conv
+        if type(conv) is not nn.Conv1d:  # wrapped (a LoRA adapter): call it rather than fuse its weight
+            return conv(gelu(bn(x)))
         if bn.training and _world_size() > 1:
             return self._forward_synchronised(x)
         momentum = bn.momentum

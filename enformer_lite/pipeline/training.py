@@ -3,10 +3,15 @@
 With one process, training is an ordinary job. With several, the job's command runs in the
 batch step (``mpi: srun``) and :func:`train_launcher`'s ``srun`` starts one process per device
 and node; Lightning reads its rank from SLURM (SLURMEnvironment).
+
+With ``model.pretrained`` (:func:`finetune_mode`), ``train.finetune: none`` (the default then) makes
+no training job: the published heads are written as ``best.ckpt``; ``head`` adds one embedding job
+per genome; the other modes train as usual from the pretrained trunk.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -78,3 +83,34 @@ def train_launcher(config: Mapping[str, Any]) -> str:
         f"${{SLURM_JOB_ID:+srun --nodes={nodes} --ntasks-per-node={per_node} "
         f"--cpus-per-task={job_threads(config['resources'])} --kill-on-bad-exit=1}}"
     )
+
+
+WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
+"""Weight files of a save_pretrained directory, in order of preference (as read_pretrained reads them)."""
+
+
+def finetune_mode(config: Mapping[str, Any]) -> str | None:
+    """None without ``model.pretrained``; else ``train.finetune`` (``none`` when unset: score with the published heads)."""
+    if not (config.get("model") or {}).get("pretrained"):
+        return None
+    return (config.get("train") or {}).get("finetune") or "none"
+
+
+def pretrained_inputs(config: Mapping[str, Any]) -> list[str]:
+    """The files the pretrained model is read from: a save_pretrained directory's ``config.json`` and weights
+    (or the one weights file), its targets tables and its regions BED. Raises ValueError ("bad config: ...")
+    for a directory without weights."""
+    model = config.get("model") or {}
+    path = model.get("pretrained")
+    if not path:
+        return []
+    files = [path]
+    if os.path.isdir(path):
+        weights = [os.path.join(path, name) for name in WEIGHT_FILES if os.path.isfile(os.path.join(path, name))]
+        if not weights:
+            raise ValueError(f"bad config: model.pretrained: {path} holds none of {', '.join(WEIGHT_FILES)}")
+        files = [os.path.join(path, "config.json"), weights[0]]
+    files += list((model.get("pretrained_tracks") or {}).values())
+    if model.get("pretrained_regions"):
+        files.append(model["pretrained_regions"])
+    return files

@@ -19,6 +19,11 @@ from enformer_lite.sections import from_mapping
 LOSSES = ("poisson", "poisson_multinomial")
 SCHEDULES = ("cosine", "linear", "constant")
 MONITORS = {"val_loss": ("val/loss", "min"), "val_pearson": ("val/pearson", "max")}
+FINETUNE_MODES = ("none", "head", "linear", "lora", "full")
+"""What is trained on a pretrained trunk (model.pretrained): nothing (score with the published heads), new
+heads on cached embeddings, new heads on the fly (linear probe), LoRA adapters + heads, or everything."""
+FINETUNE_KEYS = ("finetune", "trunk_lr_ratio", "keep_pretrained_heads", "exclude_pretrained_overlap", "lora")
+"""Train keys that only matter with model.pretrained (left out of a scratch run's fingerprint)."""
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,25 @@ class AugmentConfig:
     @classmethod
     def from_dict(cls, values: Mapping[str, Any] | None) -> AugmentConfig:
         return from_mapping(cls, values, "train.augment")
+
+
+@dataclass(frozen=True)
+class LoraConfig:
+    """LoRA adapters (peft) of ``train.finetune: lora`` on the attention projections and pointwise convolutions."""
+
+    rank: int = 8
+    alpha: float = 16.0
+    dropout: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.rank < 1:
+            raise InputError(f"config train.lora.rank: must be ≥ 1, got {self.rank}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise InputError(f"config train.lora.dropout: must lie in [0, 1), got {self.dropout}")
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any] | None) -> LoraConfig:
+        return from_mapping(cls, values, "train.lora")
 
 
 @dataclass(frozen=True)
@@ -96,7 +120,11 @@ class TrainConfig:
     """The ``train:`` section: batches, steps, checkpoints, logging plus optimiser and trainer.
 
     ``init_output_bias`` starts each track's prediction at its mean training target
-    (see :func:`enformer_lite.training.module.init_output_bias`).
+    (see :func:`enformer_lite.training.module.init_output_bias`). The fine-tuning keys
+    (:data:`FINETUNE_KEYS`) apply only with ``model.pretrained`` (see :mod:`enformer_lite.training.finetune`):
+    ``trunk_lr_ratio`` scales the trunk's learning rate in ``finetune: full``; ``keep_pretrained_heads``
+    carries the published heads (as ``published_<head>``) into the checkpoint; ``exclude_pretrained_overlap``
+    drops valid/test windows that overlap ``model.pretrained_regions``.
     """
 
     batch_size: int = 4
@@ -112,6 +140,11 @@ class TrainConfig:
     log_every_n_steps: int = 10
     log_per_track: bool = True
     progress_bar: bool = True
+    finetune: str | None = None
+    trunk_lr_ratio: float = 0.1
+    keep_pretrained_heads: bool = True
+    exclude_pretrained_overlap: bool = True
+    lora: LoraConfig = field(default_factory=LoraConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
@@ -129,6 +162,10 @@ class TrainConfig:
             raise InputError(f"config train.monitor: must be one of {', '.join(MONITORS)}, got {self.monitor!r}")
         if self.num_workers < 0:
             raise InputError(f"config train.num_workers: must be ≥ 0, got {self.num_workers}")
+        if self.finetune is not None and self.finetune not in FINETUNE_MODES:
+            raise InputError(f"config train.finetune: must be one of {', '.join(FINETUNE_MODES)}, got {self.finetune!r}")
+        if not 0.0 < self.trunk_lr_ratio <= 1.0:
+            raise InputError(f"config train.trunk_lr_ratio: must lie in (0, 1], got {self.trunk_lr_ratio}")
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any] | None) -> TrainConfig:
@@ -137,6 +174,7 @@ class TrainConfig:
         optim = {k: values.pop(k) for k in list(values) if k in _OPTIM_KEYS}
         augment = AugmentConfig.from_dict(values.pop("augment", None))
         trainer = TrainerConfig.from_dict(values.pop("trainer", None))
+        values["lora"] = LoraConfig.from_dict(values.pop("lora", None))
         for key in ("optim", "resources"):
             values.pop(key, None)
         return from_mapping(cls, {**values, "augment": augment, "trainer": trainer, "optim": OptimConfig(**optim)}, "train")

@@ -28,6 +28,7 @@ from enformer_lite.training.config import AugmentConfig
 from enformer_lite.data.h5 import H5Meta, read_meta, split_indices
 from enformer_lite.data.dataset import collate_organism_batch
 from enformer_lite.training.dataset import WindowConcat, WindowDataset
+from enformer_lite.training.embeddings import EmbeddingDataset
 from enformer_lite.training.sampler import AlternatingBatchSampler
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ def evenly_spaced(
 ) -> np.ndarray:
     """A fixed sample of ``indices`` (one organism's rows of a split, in file order, so grouped by
     chromosome) spread evenly over all of them: every row for ``limit`` 1.0; a share for a float
-    below 1; for an int, enough rows for ``limit`` batches per process over all organisms. Validation on such a
+    below 1; for an int, enough rows for ``limit`` batches over all organisms. Validation on such a
     sample sees every validation chromosome, not only the first windows of the first one."""
     n = len(indices)
     if isinstance(limit, float):
@@ -76,7 +77,10 @@ class EnformerDataModule(L.LightningDataModule):
     batches visit each window of the split once, in file order.
 
     ``train_batches`` counts the training batches delivered so far (over all epochs
-    and resumed attempts); it is the module's checkpointed state.
+    and resumed attempts); it is the module's checkpointed state. ``embeddings``
+    (organism → ``embeddings.h5``) serves cached trunk embeddings as ``x``
+    (``finetune: head``); ``exclude`` (organism → rows) leaves rows out of the
+    valid and test splits (windows that overlap the pretrained model's training regions).
     """
 
     def __init__(
@@ -88,6 +92,8 @@ class EnformerDataModule(L.LightningDataModule):
         augment: AugmentConfig | None = None,
         seed: int = 0,
         val_limit: int | float = 1.0,
+        embeddings: Mapping[str, str | Path] | None = None,
+        exclude: Mapping[str, np.ndarray] | None = None,
     ) -> None:
         super().__init__()
         if not data:
@@ -99,6 +105,8 @@ class EnformerDataModule(L.LightningDataModule):
         self.augment = augment if augment is not None else AugmentConfig()
         self.seed = seed
         self.val_limit = val_limit
+        self.embeddings = {name: str(path) for name, path in (embeddings or {}).items()}
+        self.exclude = {name: np.asarray(rows, dtype=np.int64) for name, rows in (exclude or {}).items()}
         self.metas: dict[str, H5Meta] = {}
         self._opened: list[WindowDataset] = []
         self.train_batches = 0
@@ -138,10 +146,15 @@ class EnformerDataModule(L.LightningDataModule):
         of them spread evenly over the split (``limit``: see :func:`evenly_spaced`)."""
         parts = []
         for name, meta in self.prepare_metas().items():
-            indices = evenly_spaced(split_indices(meta.path, split), limit, self.eval_batch_size, len(self.paths),
-                                    self._rank_world()[1])
+            indices = split_indices(meta.path, split)
+            if split != "train" and name in self.exclude:
+                indices = np.setdiff1d(indices, self.exclude[name])
+            indices = evenly_spaced(indices, limit, self.eval_batch_size, len(self.paths))
             log.info("%s: %d %s windows", meta.path, len(indices), split)
-            parts.append(WindowDataset(meta, indices, organism=name))
+            if name in self.embeddings:
+                parts.append(EmbeddingDataset(meta, indices, name, self.embeddings[name]))
+            else:
+                parts.append(WindowDataset(meta, indices, organism=name))
         self._opened.extend(parts)
         return WindowConcat(parts)
 

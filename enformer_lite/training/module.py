@@ -56,6 +56,11 @@ class EnformerModule(L.LightningModule):
         data_meta: organism → data summary (window geometry, tracks table) kept in
             checkpoints so that predictions can be untransformed without the data file.
         log_per_track: also log each track's validation Pearson, not only the mean.
+        finetune: fine-tuning settings (:class:`enformer_lite.training.finetune.FinetuneSetup`'s
+            ``settings``): ``mode`` ``head`` feeds cached embeddings (B, target_length, 2C) as ``x`` to the
+            heads, ``linear`` runs the frozen trunk without gradients; ``trunk_lr_ratio`` scales the
+            learning rate of every parameter outside ``heads``.
+        published_track_ids: published heads the model carries untrained (stored for later stages).
     """
 
     def __init__(
@@ -66,9 +71,13 @@ class EnformerModule(L.LightningModule):
         optim: OptimConfig | None = None,
         data_meta: Mapping[str, Any] | None = None,
         log_per_track: bool = True,
+        finetune: Mapping[str, Any] | None = None,
+        published_track_ids: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         super().__init__()
         self.model = model
+        self.finetune = dict(finetune or {})
+        self.mode = self.finetune.get("mode")
         self.optim = optim if optim is not None else OptimConfig()
         self.track_ids = {name: list(ids) for name, ids in track_ids.items()}
         self.log_per_track = log_per_track
@@ -79,6 +88,9 @@ class EnformerModule(L.LightningModule):
                 "optim": asdict(self.optim),
                 "data_meta": dict(data_meta or {}),
                 "log_per_track": log_per_track,
+                **({"finetune": self.finetune} if finetune else {}),
+                **({"published_track_ids": {k: list(v) for k, v in published_track_ids.items()}}
+                   if published_track_ids else {}),
             }
         )
         self.loss_fn = loss_function(self.optim.loss, self.optim.total_weight)
@@ -91,8 +103,33 @@ class EnformerModule(L.LightningModule):
         self.train_sums: dict[str, torch.Tensor] = {}
 
     def forward(self, x: torch.Tensor, organism: str) -> torch.Tensor:
-        """(B, L, 4) one-hot → (B, target_length, T_organism)."""
+        """(B, L, 4) one-hot (or, in ``head`` mode, embeddings (B, target_length, 2C)) → (B, target_length, T_organism)."""
+        if self.mode == "head":
+            return self.model.head(x, organism)
+        if self.mode == "linear":
+            with torch.no_grad():
+                embedding = self.model.trunk(x)
+            return self.model.head(embedding, organism)
         return self.model(x, head=organism)
+
+    def train(self, mode: bool = True) -> EnformerModule:
+        """As ``nn.Module.train``, but a frozen trunk stays in eval mode and LoRA keeps BatchNorm statistics."""
+        super().train(mode)
+        if mode:
+            self._freeze_modes()
+        return self
+
+    def _freeze_modes(self) -> None:
+        if self.mode in ("head", "linear"):
+            self.model.eval()
+        elif self.mode == "lora":
+            for module in self.model.modules():
+                if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                    module.eval()
+
+    def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
+        # Lightning restores each submodule's own training flag around validation, bypassing train().
+        self._freeze_modes()
 
     def _step(self, batch: Mapping[str, Any]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Predictions and targets (B, bins, T) and the loss over the bins the batch's ``mask`` keeps."""
@@ -176,17 +213,20 @@ class EnformerModule(L.LightningModule):
         self.log_dict(logs, sync_dist=True)
 
     def configure_optimizers(self) -> dict[str, Any]:
-        # No weight decay on biases and normalisation scales (1-d parameters).
-        decay = [p for p in self.model.parameters() if p.requires_grad and p.ndim >= 2]
-        no_decay = [p for p in self.model.parameters() if p.requires_grad and p.ndim < 2]
-        optimizer = torch.optim.AdamW(
-            [
-                {"params": decay, "weight_decay": self.optim.weight_decay, "name": "lr"},
-                {"params": no_decay, "weight_decay": 0.0, "name": "lr_no_decay"},
-            ],
-            lr=self.optim.lr,
-            betas=self.optim.betas,
-        )
+        # No weight decay on biases and normalisation scales (1-d parameters); with a trunk LR ratio
+        # below 1 (finetune: full) the trunk's parameters form groups of their own at the lower rate.
+        ratio = float(self.finetune.get("trunk_lr_ratio") or 1.0)
+        named = [(n, p) for n, p in self.model.named_parameters() if p.requires_grad]
+        trunk = {n for n, _ in named if ratio != 1.0 and not n.startswith("heads.")}
+        groups = []
+        for suffix, members, lr in (("", [x for x in named if x[0] not in trunk], self.optim.lr),
+                                    ("_trunk", [x for x in named if x[0] in trunk], self.optim.lr * ratio)):
+            decay = [p for _, p in members if p.ndim >= 2]
+            no_decay = [p for _, p in members if p.ndim < 2]
+            groups += [{"params": decay, "weight_decay": self.optim.weight_decay, "name": f"lr{suffix}", "lr": lr},
+                       {"params": no_decay, "weight_decay": 0.0, "name": f"lr{suffix}_no_decay", "lr": lr}]
+        groups = [g for g in groups if g["params"] or not g["name"].startswith("lr_trunk")]
+        optimizer = torch.optim.AdamW(groups, lr=self.optim.lr, betas=self.optim.betas)
         total = self.trainer.max_steps if self.trainer.max_steps > 0 else int(self.trainer.estimated_stepping_batches)
         o = self.optim
         scheduler = torch.optim.lr_scheduler.LambdaLR(

@@ -22,6 +22,12 @@ and resuming, any number of times, gives the same weights and metrics (see
 directory at a time (``run/train.lock``); temporary files that a killed attempt
 left are removed when the next one starts.
 
+With ``model.pretrained`` the trunk comes from a pretrained model and ``train.finetune`` says what is
+trained on top of it (:mod:`enformer_lite.training.finetune`); ``finetune: head`` reads cached trunk
+embeddings (``embeddings``, one ``embeddings.h5`` per organism). With ``model.pretrained_regions``
+the overlapping valid/test windows are listed in ``pretrained_overlap.tsv`` (published with the
+checkpoints) and left out (:mod:`enformer_lite.training.leakage`).
+
 Several organisms: each step trains on one organism's batch (organisms take
 turns), so with DDP the strategy is switched to its ``find_unused_parameters``
 variant (the other heads get no gradient on that step).
@@ -49,7 +55,11 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from enformer_lite.atomic import atomic_output
 from enformer_lite.errors import InputError
-from enformer_lite.training.config import MONITORS, TrainConfig
+from enformer_lite.inference.published import PRETRAINED_KEYS, PretrainedSource
+from enformer_lite.training.config import FINETUNE_KEYS, MONITORS, AugmentConfig, TrainConfig
+from enformer_lite.training.embeddings import check_embeddings
+from enformer_lite.training.finetune import FinetuneSetup, finetune_model, merged_lora_state
+from enformer_lite.training.leakage import COLUMNS as OVERLAP_COLUMNS, overlapping_windows
 from enformer_lite.training.data import EnformerDataModule
 from enformer_lite.data.h5 import H5Meta, split_indices
 from enformer_lite.training.dataset import target_means
@@ -65,6 +75,7 @@ RUN_DIR = "run"
 CHECKPOINTS = "checkpoints"
 FINGERPRINT = "fingerprint.json"
 PUBLISHED = ("best.ckpt", "last.ckpt", "metrics.csv")
+OVERLAP = "pretrained_overlap.tsv"
 
 
 def model_from_params(
@@ -100,12 +111,41 @@ def model_from_params(
     return build_model(cfg), cfg.to_dict()
 
 
+def check_finetune(source: PretrainedSource | None, cfg: TrainConfig, data: Mapping[str, Any],
+                   embeddings: Mapping[str, Any] | None) -> None:
+    """The fine-tuning mode must fit the model section (InputError names the key)."""
+    if source is None and cfg.finetune not in (None, "full"):
+        raise InputError(f"config train.finetune: {cfg.finetune!r} needs model.pretrained (a pretrained trunk)")
+    if source is not None and cfg.finetune in (None, "none"):
+        raise InputError(f"config train.finetune: {cfg.finetune or 'unset'} with model.pretrained trains nothing; the "
+                         f"published heads are used as they are (enformer-lite use-pretrained writes their checkpoint); "
+                         f"choose head, linear, lora or full to fine-tune")
+    if source is not None and cfg.finetune == "head":
+        missing = sorted(set(data) - set(embeddings or {}))
+        if missing:
+            raise InputError(f"finetune: head trains on cached trunk embeddings; none given for {missing[0]!r} "
+                             f"(--embeddings {missing[0]}=embeddings.h5, made by enformer-lite embed)")
+
+
+def leakage_table(source: PretrainedSource | None, data: Mapping[str, str | Path]) -> pd.DataFrame | None:
+    """Valid/test windows overlapping ``model.pretrained_regions`` (empty table without regions; None from scratch)."""
+    if source is None:
+        return None
+    if not source.regions:
+        return pd.DataFrame(columns=OVERLAP_COLUMNS)
+    return pd.concat([overlapping_windows(path, source.regions, name) for name, path in data.items()], ignore_index=True)
+
+
 def run_fingerprint(metas: Mapping[str, H5Meta], model_params: Mapping[str, Any], cfg: TrainConfig) -> str:
     """Hash of everything that decides what is learnt; a run only resumes when it matches."""
+    model, learning = dict(model_params), cfg.learning_fingerprint()
+    if not model.get("pretrained"):  # pretrained and fine-tuning keys change nothing in a run from scratch
+        model = {k: v for k, v in model.items() if k not in PRETRAINED_KEYS}
+        learning = {k: v for k, v in learning.items() if k not in FINETUNE_KEYS}
     payload = {
         "data": {name: [meta.fingerprint or meta.path, meta.n_windows] for name, meta in metas.items()},
-        "model": dict(model_params),
-        "train": cfg.learning_fingerprint(),
+        "model": model,
+        "train": learning,
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
@@ -150,11 +190,34 @@ def merge_metrics(logs_dir: Path) -> pd.DataFrame:
     return merged[sorted(merged.columns)]  # Lightning's column order, whichever attempt logged a column first
 
 
-def publish(run_dir: Path, outdir: Path) -> None:
-    """Copy the finished run's checkpoints and merged metrics to ``outdir`` atomically."""
+def merge_lora_checkpoint(source: Path, out: Path, fresh: FinetuneSetup) -> None:
+    """Write checkpoint ``source`` (trained LoRA adapters) to ``out`` with the adapters merged into a plain
+    model's weights, so every later stage opens it; the optimiser state (of the adapters) is left out."""
+    import torch
+
+    from enformer_lite.model.checkpoint import load_torch_file
+
+    blob = load_torch_file(source)
+    fresh.model.load_state_dict({k[len("model."):]: v for k, v in blob["state_dict"].items() if k.startswith("model.")})
+    blob["state_dict"] = {f"model.{k}": v for k, v in merged_lora_state(fresh.model).items()}
+    blob["hyper_parameters"]["finetune"] = {**blob["hyper_parameters"].get("finetune", {}), "merged": True}
+    for key in ("optimizer_states", "lr_schedulers"):
+        blob.pop(key, None)
+    torch.save(blob, out)
+
+
+def publish(run_dir: Path, outdir: Path, fresh_lora: FinetuneSetup | None = None, overlap: pd.DataFrame | None = None) -> None:
+    """Copy the finished run's checkpoints and merged metrics to ``outdir`` atomically (LoRA adapters
+    merged when ``fresh_lora``, an untrained copy of the adapted model, is given; the leakage table when given)."""
     for name in PUBLISHED[:2]:
         with atomic_output(outdir / name) as tmp:
-            shutil.copyfile(run_dir / CHECKPOINTS / name, tmp)
+            if fresh_lora is None:
+                shutil.copyfile(run_dir / CHECKPOINTS / name, tmp)
+            else:
+                merge_lora_checkpoint(run_dir / CHECKPOINTS / name, tmp, fresh_lora)
+    if overlap is not None:
+        with atomic_output(outdir / OVERLAP) as tmp:
+            overlap.to_csv(tmp, sep="\t", index=False)
     metrics = merge_metrics(run_dir / "logs")
     with atomic_output(outdir / "metrics.csv") as tmp:
         metrics.to_csv(tmp, index=False)
@@ -213,36 +276,58 @@ def train(
     cfg: TrainConfig | None = None,
     callbacks: Sequence[Callback] = (),
     builder: ModelBuilder | None = None,
+    embeddings: Mapping[str, str | Path] | None = None,
 ) -> Path:
     """Train (or resume) and publish ``best.ckpt``, ``last.ckpt``, ``metrics.csv``; returns ``outdir``.
 
     ``data`` maps organism (= model head) to its ``data.h5``. ``callbacks`` are
-    extra Lightning callbacks; ``builder`` replaces the default model builder.
+    extra Lightning callbacks; ``builder`` replaces the default model builder;
+    ``embeddings`` (organism → ``embeddings.h5``) feeds ``finetune: head``.
     """
     cfg = cfg or TrainConfig()
     model_params = dict(model_params or {})
+    source, arch_params = PretrainedSource.from_model_params(model_params)
+    check_finetune(source, cfg, data, embeddings)
     outdir = Path(outdir)
     run_dir = outdir / RUN_DIR
+    head_mode = source is not None and cfg.finetune == "head"
+    overlap = leakage_table(source, data)
+    exclude = ({name: overlap.loc[overlap["genome"] == name, "row"].to_numpy() for name in data}
+               if overlap is not None and cfg.exclude_pretrained_overlap else {})
     datamodule = EnformerDataModule(
-        data, batch_size=cfg.batch_size, num_workers=cfg.num_workers, augment=cfg.augment, seed=cfg.seed,
-        val_limit=cfg.limit_val_batches,
+        data, batch_size=cfg.batch_size, num_workers=cfg.num_workers,
+        augment=AugmentConfig(reverse_complement=False, max_shift=0) if head_mode else cfg.augment, seed=cfg.seed,
+        val_limit=cfg.limit_val_batches, embeddings=embeddings if head_mode else None, exclude=exclude,
     )
     metas = datamodule.prepare_metas()
     if not any(len(split_indices(meta.path, "valid")) for meta in metas.values()):
         raise InputError(f"no windows with split 'valid' in {', '.join(m.path for m in metas.values())}")
     L.seed_everything(cfg.seed, workers=True, verbose=False)
-    model, model_config = model_from_params(model_params, metas, builder)
+    setup = finetune_model(source, metas, cfg) if source is not None else None
+    if setup is not None:
+        model, model_config = setup.model, setup.model_config
+    else:
+        model, model_config = model_from_params(arch_params, metas, builder)
+    if head_mode:
+        assert source is not None and embeddings is not None
+        for name, meta in metas.items():
+            check_embeddings(embeddings[name], meta, 2 * int(model_config["channels"]), source.path)
     if cfg.init_output_bias:
         means = {name: target_means(meta, split_indices(meta.path, "train")) for name, meta in metas.items()}
         initialised = init_output_bias(model, means)
         log.info("output bias set to the mean training target for head(s): %s", ", ".join(initialised) or "none")
+    data_meta = {name: meta.to_dict() for name, meta in metas.items()}
+    for name, rows in exclude.items():
+        data_meta[name]["excluded_rows"] = sorted(int(r) for r in rows)
     module = EnformerModule(
         model,
         model_config,
         track_ids={name: [t.id for t in meta.tracks] for name, meta in metas.items()},
         optim=cfg.optim,
-        data_meta={name: meta.to_dict() for name, meta in metas.items()},
+        data_meta={**(setup.published_meta if setup else {}), **data_meta},
         log_per_track=cfg.log_per_track,
+        finetune=setup.settings if setup else None,
+        published_track_ids=setup.published_track_ids if setup else None,
     )
     # One training per output directory; only global rank 0 (the process the user started) takes the lock.
     lock = run_lock(outdir, run_dir / LOCK) if rank_zero_only.rank == 0 else contextlib.nullcontext()
@@ -265,6 +350,7 @@ def train(
         if trainer.is_global_zero:
             if not (run_dir / CHECKPOINTS / "best.ckpt").is_file():
                 raise RuntimeError(f"{run_dir}: training ended without a validation checkpoint (best.ckpt)")
-            publish(run_dir, outdir)
+            fresh = finetune_model(source, metas, cfg) if source is not None and cfg.finetune == "lora" else None
+            publish(run_dir, outdir, fresh, overlap)
             log.info("finished at step %d; wrote %s", trainer.global_step, outdir)
     return outdir
