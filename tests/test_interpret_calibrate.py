@@ -1,19 +1,17 @@
-"""Calibrated variant scores: signed quantiles against a background, files and the annotated VCF."""
+"""Calibrated variant scores: signed quantiles against a background, the loaded background and its checks."""
 
 from __future__ import annotations
 
-import gzip
-
-import cyvcf2
 import h5py
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import percentileofscore
 
 from enformer_lite.data.tracks import TrackSpec, tracks_to_json
 from enformer_lite.errors import InputError
-from enformer_lite.interpret.background import merged_intervals, sample_background, write_background_vcf
-from enformer_lite.interpret.calibrate import calibrate_files, signed_quantiles
+from enformer_lite.interpret.background import merged_intervals, sample_background
+from enformer_lite.interpret.calibrate import Background, scoring_meta, signed_quantiles
 
 TRACKS = [TrackSpec(index=i, id=f"t{i}", file=f"t{i}.bw") for i in range(2)]
 
@@ -59,32 +57,36 @@ def _score_file(path, chroms, positions, refs, alts, sad, head="human") -> None:
             h5.create_group(group)
 
 
-def test_calibrate_files_write_table_h5_and_vcf(tmp_path) -> None:
+def test_background_loads_sorted_magnitudes_and_checks_the_scoring(tmp_path) -> None:
+    """Background.load keeps |scores| sorted per track; quantiles equal scipy's mean percentile rank.
+    (The calibrated variant outputs are checked in tests/test_variants_quantiles.py.)"""
     rng = np.random.default_rng(1)
     bg = rng.normal(size=(300, 2))
     _score_file(tmp_path / "bg.h5", ["chr1"] * 300, np.arange(1, 301), ["A"] * 300, ["C"] * 300, bg)
-    snps = pd.DataFrame({"chrom": ["chr1", "chr1"], "pos": [10, 20], "id": ["v0", "v1"], "ref": ["A", "G"], "alt": ["C", "T"]})
-    write_background_vcf(tmp_path / "in.vcf.gz", snps, {"chr1": 1000}, "test")
-    _score_file(tmp_path / "s.h5", ["chr1"] * 2, [10, 20], ["A", "G"], ["C", "T"], [[10.0, 0.0], [-10.0, 0.0]])
-    paths = calibrate_files(tmp_path / "s.h5", tmp_path / "bg.h5", tmp_path / "out", ("SAD",), tmp_path / "in.vcf.gz",
-                            "sampled SNPs")
-    with gzip.open(paths["tsv"], "rt") as handle:
-        table = pd.read_csv(handle, sep="\t")
-    assert list(table["Q_SAD:t0"]) == [1.0, -1.0]
-    with h5py.File(paths["h5"]) as h5:
-        assert h5.attrs["background_size"] == 300 and h5.attrs["background_source"] == "sampled SNPs"
-        assert h5["quantiles/SAD"].shape == (2, 2)
-    values = [(v.INFO.get("EL_Q_SAD"), v.INFO.get("EL_Q_SAD_TRACK")) for v in cyvcf2.VCF(str(paths["vcf"]))]
-    assert values == [(1.0, "t0"), (-1.0, "t0")]
-    assert (tmp_path / "out.vcf.gz.tbi").is_file()
+    background = Background.load(tmp_path / "bg.h5", ("SAD", "MAXD"), "sampled SNPs")
+    assert background.size == 300 and background.names == ["SAD", "MAXD"] and background.source == "sampled SNPs"
+    assert Background.load(tmp_path / "bg.h5").source == "bg.h5"
+    x = np.array([[10.0, 0.0], [-0.3, float(bg[5, 1])], [np.nan, -1.0]])
+    q = background.quantiles("SAD", x)
+    stored = bg.astype(np.float32)  # the file holds float32
+    for i, j in np.ndindex(2, 2):
+        expected = percentileofscore(np.abs(stored[:, j]), abs(x[i, j]), kind="mean") / 100 * np.sign(x[i, j])
+        assert q[i, j] == pytest.approx(expected)
+    assert np.isnan(q[2, 0]) and q[2, 1] < 0
+    _score_file(tmp_path / "s.h5", ["chr1"], [5], ["A"], ["C"], [[1.0, 1.0]])
+    with h5py.File(tmp_path / "s.h5") as h5:
+        background.check(scoring_meta(h5), tmp_path / "s.h5")  # scored the same way
     _score_file(tmp_path / "other.h5", ["chr1"], [5], ["A"], ["C"], [[1.0, 1.0]], head="mouse")
-    with pytest.raises(InputError, match="head differs"):
-        calibrate_files(tmp_path / "s.h5", tmp_path / "other.h5", tmp_path / "bad")
+    with h5py.File(tmp_path / "other.h5") as h5, pytest.raises(InputError, match="bg.h5: .*other.h5: head differs"):
+        background.check(scoring_meta(h5), tmp_path / "other.h5")
     (tmp_path / "junk.h5").write_text("not hdf5")
     with pytest.raises(InputError, match="junk.h5"):
-        calibrate_files(tmp_path / "s.h5", tmp_path / "junk.h5", tmp_path / "bad")
+        Background.load(tmp_path / "junk.h5")
     with pytest.raises(InputError, match="lacks scores NOPE"):
-        calibrate_files(tmp_path / "s.h5", tmp_path / "bg.h5", tmp_path / "bad", ("NOPE",))
+        Background.load(tmp_path / "bg.h5", ("NOPE",))
+    _score_file(tmp_path / "empty.h5", [], [], [], [], np.zeros((0, 2)))
+    with pytest.raises(InputError, match="holds no scored allele"):
+        Background.load(tmp_path / "empty.h5")
 
 
 def test_background_snps_are_seeded_sorted_and_not_n(tmp_path) -> None:

@@ -63,6 +63,15 @@ def test_workflow_helpers() -> None:
     assert pi.truth_input(config, "human", declared) == declared  # written by the same simulate job
     assert pi.truth_input(config, "mouse", declared) == []
     assert "10 SNPs" in pi.background_source(config, "demo")
+    # calibration: the gather step of the calibrated VCF takes its scored background, no separate outputs
+    assert not [x for x in targets if "quantiles" in x or x.endswith(".vcf.gz")]
+    assert pi.gather_background(config, "demo") == ["results/interpret/background/demo.h5"]
+    assert pi.gather_background(config, "other") == [] and pi.gather_background(_config(enabled=False), "demo") == []
+    flags = pi.calibration_flags(config, "demo", pi.gather_background(config, "demo"))
+    assert flags.startswith("--background results/interpret/background/demo.h5 --background-source '10 SNPs")
+    assert flags.endswith("--quantile-scores SAD") and pi.calibration_flags(config, "demo", []) == ""
+    two = _config(calibration={"n_background": 10, "seed": 1, "scores": ["SAD", "MAXD"]})
+    assert pi.calibration_flags(two, "demo", ["b.h5"]).endswith("--quantile-scores SAD,MAXD")
     assert pi.interpret_vcf(_config(vcf="")) is None and pi.interpret_targets(_config(enabled=False)) == []
     # the settings a rule passes are accepted by the CLI's config classes
     for step in ("ism", "calibration", "motifs", "explain"):

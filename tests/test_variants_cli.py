@@ -160,3 +160,38 @@ def test_unknown_head_is_an_input_error(world: dict[str, Path], capsys: pytest.C
     args = [a if a != "human" else "mouse" for a in _common(world)]
     assert main(["score-variants", *args, "--out-prefix", str(world["root"] / "mouse")]) == 2
     assert "no head 'mouse'" in capsys.readouterr().err
+
+
+def test_gather_against_a_scored_background_adds_quantiles(world: dict[str, Path], tmp_path: Path) -> None:
+    """The workflow's calibration: SNPs sampled from the windows, scored with the same flags (``--part``), then
+    ``gather-variants --background``; the Q columns are scipy's percentile ranks of the background's |SAD|,
+    and a flipped allele's EL_Q_SAD is in the VCF's REF → ALT orientation."""
+    from scipy.stats import percentileofscore
+
+    windows = tmp_path / "windows.bed"
+    windows.write_text("chr1\t0\t4000\ttrain\nchr2\t0\t2500\ttest\n")
+    background_vcf, background = tmp_path / "background.vcf.gz", tmp_path / "background.h5"
+    assert main(["background-variants", "--fasta", str(world["fasta"]), "--windows", str(windows), "--out",
+                 str(background_vcf), "--n", "40", "--seed", "2"]) == 0
+    flags = _common(world)[2:]  # everything but --vcf
+    assert main(["score-variants", "--vcf", str(background_vcf), *flags, "--part", str(background)]) == 0
+    part, out = tmp_path / "part.h5", tmp_path / "calibrated"
+    assert main(["score-variants", *_common(world), "--ref-mismatch", "flip", "--part", str(part)]) == 0
+    assert main(["gather-variants", "--vcf", str(world["vcf"]), "--out-prefix", str(out), "--background", str(background),
+                 "--background-source", "40 sampled SNPs", str(part)]) == 0
+    table = pd.read_csv(f"{out}.tsv.gz", sep="\t")
+    with h5py.File(background) as h5:
+        bg_sad = np.abs(h5["scores/SAD"][:])
+    with h5py.File(f"{out}.h5") as h5:
+        sad, flipped = h5["scores/SAD"][:], h5["alleles/flipped"][:].astype(bool)
+        assert int(h5["quantiles"].attrs["background_size"]) == 40 == len(bg_sad)
+        assert h5["quantiles"].attrs["background_source"] == "40 sampled SNPs"
+    assert flipped.sum() == 1  # the "bad" record: its ALT is the FASTA base
+    for t, track in enumerate(TRACKS):
+        expected = [np.sign(s) * percentileofscore(bg_sad[:, t], abs(s), kind="mean") / 100 for s in sad[:, t]]
+        np.testing.assert_allclose(table[f"Q_SAD:{track.id}"], expected, atol=1e-5)
+    row = int(np.flatnonzero(flipped)[0])
+    q = table.loc[row, [f"Q_SAD:{t.id}" for t in TRACKS]].to_numpy(float)
+    bad = next(v for v in cyvcf2.VCF(f"{out}.vcf.gz") if v.ID == "bad")
+    assert bad.INFO.get("EL_Q_SAD") == pytest.approx(-q[np.abs(q).argmax()], abs=1e-6)
+    assert bad.INFO.get("EL_Q_SAD_TRACK") == TRACKS[int(np.abs(q).argmax())].id

@@ -1,5 +1,5 @@
 """``enformer-lite background-variants``: SNPs sampled from the genome's windows (fixed seed) as a VCF,
-the default background for ``calibrate-variants`` once scored with ``score-variants``."""
+the default calibration background once scored with ``score-variants`` (``gather-variants --background``)."""
 
 from __future__ import annotations
 

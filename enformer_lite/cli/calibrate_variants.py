@@ -1,35 +1,36 @@
-"""``enformer-lite calibrate-variants``: variant scores as signed quantiles in [-1, 1] against a background.
+"""``enformer-lite calibrate-variants``: re-calibrate an existing variant score file against another background.
 
 Reads a variant score HDF5 (``score-variants`` / ``gather-variants``) and a background score HDF5
-scored the same way; writes ``OUT.quantiles.tsv.gz``, ``OUT.quantiles.h5`` and, with ``--vcf``,
-``OUT.vcf.gz`` with INFO ``EL_Q_SAD`` (see :mod:`enformer_lite.interpret.calibrate`).
+scored the same way, and writes the variant outputs again under ``--out-prefix`` with the signed
+quantiles in [-1, 1] of ``--quantile-scores``: ``PREFIX.h5`` with ``/quantiles``, ``PREFIX.tsv.gz``
+with ``Q_<SCORE>:<track>`` columns, ``PREFIX.vcf.gz`` with INFO ``EL_Q_<SCORE>``, and the genes and
+skipped tables. It is ``gather-variants --background`` of the one score file; the workflow
+calibrates in its gather step, this command is for a second background.
 """
 
 from __future__ import annotations
 
 import argparse
 
-from enformer_lite.cli.common import add_params_argument, load_params, section
+from enformer_lite.cli.gather_variants import add_background_flags, gather_and_write
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Flags of ``enformer-lite calibrate-variants``."""
     parser.add_argument("--scores", required=True, help="variant score HDF5 to calibrate")
-    parser.add_argument("--background", required=True, help="background variant score HDF5, scored the same way")
-    parser.add_argument("--out", required=True, metavar="PREFIX", help="output prefix")
-    parser.add_argument("--vcf", help="VCF to copy with INFO EL_Q_<SCORE> (the scored VCF or its annotated copy)")
-    parser.add_argument("--background-source", default="",
-                        help="how the background was made, recorded in the outputs (default: its file name)")
-    parser.add_argument("--score", dest="scores_names", nargs="+", help="scores to calibrate (default: config, SAD)")
-    add_params_argument(parser, '{"interpret": {"calibration": {...}}}')
+    parser.add_argument("--vcf", required=True, help="the VCF the scores were computed from (annotated copy is written)")
+    parser.add_argument("--out-prefix", required=True, help="output prefix (must not be the score file's own prefix)")
+    add_background_flags(parser, required=True)
 
 
 def run(args: argparse.Namespace) -> int:
     """Entry point of ``enformer-lite calibrate-variants``."""
-    from enformer_lite.interpret.calibrate import calibrate_files
-    from enformer_lite.interpret.config import InterpretConfig
+    from pathlib import Path
 
-    cfg = InterpretConfig.from_dict(section(load_params(args.params), "interpret")).calibration
-    names = tuple(args.scores_names or cfg.scores)
-    calibrate_files(args.scores, args.background, args.out, names, args.vcf, args.background_source)
+    from enformer_lite.errors import InputError
+    from enformer_lite.variants.outputs import output_paths
+
+    if Path(output_paths(args.out_prefix)["h5"]).resolve() == Path(args.scores).resolve():
+        raise InputError(f"calibrate-variants: --out-prefix {args.out_prefix} would overwrite --scores {args.scores}")
+    gather_and_write(args, [args.scores])
     return 0

@@ -11,27 +11,40 @@ import argparse
 from enformer_lite.cli.common import add_params_argument, load_params, section
 
 
-def configure(parser: argparse.ArgumentParser) -> None:
-    """Flags of ``enformer-lite ism``."""
+def add_model_flags(parser: argparse.ArgumentParser, genes_help: str, candidates_help: str) -> None:
+    """Flags ``ism`` and ``motifs`` share: the model and its inputs (``--checkpoint``, ``--fasta``, ``--head``,
+    ``--data``, ``--genes``, ``--candidates``) and ``--threads``."""
     parser.add_argument("--checkpoint", required=True, help="training checkpoint (best.ckpt) or model file (then --data)")
     parser.add_argument("--fasta", required=True, help="reference FASTA")
     parser.add_argument("--head", help="model head (organism), e.g. human")
     parser.add_argument("--data", help="data.h5 giving window geometry and tracks (needed for a model file)")
-    parser.add_argument("--genes", help="genes BED6 (for TSS regions: interpret.ism.genes / n_genes)")
-    parser.add_argument("--candidates", help="candidate elements BED (for interpret.ism.elements)")
+    parser.add_argument("--genes", help=genes_help)
+    parser.add_argument("--candidates", help=candidates_help)
+    parser.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0 = torch's default)")
+
+
+def set_threads(threads: int) -> None:
+    """``torch.set_num_threads(threads)`` when ``threads`` > 0."""
+    if threads > 0:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Flags of ``enformer-lite ism``."""
+    add_model_flags(parser, "genes BED6 (for TSS regions: interpret.ism.genes / n_genes)",
+                    "candidate elements BED (for interpret.ism.elements)")
     parser.add_argument("--variants", help="variant score HDF5 (for interpret.ism.top_variants)")
     parser.add_argument("--out-h5", required=True, help="ISM array (HDF5)")
     parser.add_argument("--out-bigwig", help="per-base effect (bigWig)")
     parser.add_argument("--out-logo", nargs="*", default=[], help="logo figure(s), .png or .pdf")
     parser.add_argument("--regions", nargs="+", metavar="CHROM:START-END", help="regions to mutate (adds to the config's)")
-    parser.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0 = torch's default)")
     add_params_argument(parser, '{"interpret": {"ism": {...}}}')
 
 
 def run(args: argparse.Namespace) -> int:
     """Entry point of ``enformer-lite ism``."""
-    import torch
-
     from enformer_lite.interpret.config import InterpretConfig
     from enformer_lite.interpret.run import ism_files
 
@@ -41,8 +54,7 @@ def run(args: argparse.Namespace) -> int:
         ism["regions"] = list(ism.get("regions") or []) + list(args.regions)
         values["ism"] = ism
     cfg = InterpretConfig.from_dict(values).ism
-    if args.threads > 0:
-        torch.set_num_threads(args.threads)
+    set_threads(args.threads)
     ism_files(args.checkpoint, args.fasta, args.head, cfg, args.out_h5, args.out_bigwig, args.out_logo,
               args.genes, args.candidates, args.variants, args.data)
     return 0

@@ -7,27 +7,21 @@ from __future__ import annotations
 import argparse
 
 from enformer_lite.cli.common import add_params_argument, load_params, section
+from enformer_lite.cli.ism import add_model_flags, set_threads
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Flags of ``enformer-lite motifs``."""
-    parser.add_argument("--checkpoint", required=True, help="training checkpoint (best.ckpt) or model file (then --data)")
-    parser.add_argument("--fasta", required=True, help="reference FASTA")
-    parser.add_argument("--candidates", help="candidate elements BED (chrom, start, end, id)")
-    parser.add_argument("--genes", help="genes BED6: adds TSS-centred sequences (interpret.motifs.promoters)")
-    parser.add_argument("--head", help="model head (organism), e.g. human")
-    parser.add_argument("--data", help="data.h5 giving window geometry and tracks (needed for a model file)")
+    add_model_flags(parser, "genes BED6: adds TSS-centred sequences (interpret.motifs.promoters)",
+                    "candidate elements BED (chrom, start, end, id)")
     parser.add_argument("--truth", help="simulator truth: elements.tsv (or motifs.tsv) with the planted sites")
     parser.add_argument("--outdir", required=True, help="directory for motifs.meme, matches.tsv, seqlets.bed, ...")
     parser.add_argument("--logo", nargs="*", default=[], help="pattern logo figure(s), .png or .pdf")
-    parser.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0 = torch's default)")
     add_params_argument(parser, '{"interpret": {"motifs": {...}}}')
 
 
 def run(args: argparse.Namespace) -> int:
     """Entry point of ``enformer-lite motifs``."""
-    import torch
-
     from enformer_lite.errors import InputError
     from enformer_lite.interpret.config import InterpretConfig
     from enformer_lite.interpret.steps import motif_files
@@ -35,8 +29,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.candidates and not args.genes:
         raise InputError("enformer-lite motifs: give --candidates and/or --genes")
     cfg = InterpretConfig.from_dict(section(load_params(args.params), "interpret")).motifs
-    if args.threads > 0:
-        torch.set_num_threads(args.threads)
+    set_threads(args.threads)
     motif_files(args.checkpoint, args.fasta, args.candidates, args.outdir, cfg, args.head, args.genes, args.truth,
                 args.logo, args.data)
     return 0

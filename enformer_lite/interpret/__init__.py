@@ -8,7 +8,9 @@ Modules, in data-flow order:
 * :mod:`~enformer_lite.interpret.motifs`: TF-MoDISco (modisco-lite) patterns, TOMTOM (memelite) matches
   against the shipped JASPAR matrices, MEME / TSV / BED outputs;
 * :mod:`~enformer_lite.interpret.background` / :mod:`~enformer_lite.interpret.calibrate`: a seeded SNP
-  background and signed quantiles of variant scores against it (TSV, HDF5, VCF INFO);
+  background and signed quantiles of variant scores against it, written by ``gather-variants
+  --background`` into the variant outputs (TSV columns, HDF5 ``/quantiles``, VCF INFO);
+* :mod:`~enformer_lite.interpret.logos`: the logo figures of ISM regions and TF-MoDISco patterns;
 * :mod:`~enformer_lite.interpret.pwm` / :mod:`~enformer_lite.interpret.explain`: PWM scan of REF vs ALT
   and one explanation per variant;
 * :mod:`~enformer_lite.interpret.truth`: planted instances and the recall/precision/accuracy reports;

@@ -186,26 +186,20 @@ def write_logo(
 ) -> None:
     """One logo panel per region (the first ``max_logos``): mean-centred ISM of the summed readout
     (logomaker), letter height = how much that base raises the signal relative to the others."""
-    import logomaker
+    from enformer_lite.interpret.logos import logo_figure
 
-    from enformer_lite.plots.style import message_figure, new_figure, save_figure
-
-    shown = list(results)[:max_logos]
-    if not shown:
-        save_figure(message_figure("no ISM regions were configured"), paths)
-        return
-    fig = new_figure(1.8 * len(shown))
-    axes = fig.subplots(len(shown), 1, squeeze=False)[:, 0]
-    for ax, r in zip(axes, shown):
-        matrix = np.nan_to_num(centred(summary_matrix(r.effect, summary_tracks)))
-        frame = pd.DataFrame(matrix, columns=list("ACGT"))
+    panels = []
+    for r in list(results)[:max_logos]:
+        frame = pd.DataFrame(np.nan_to_num(centred(summary_matrix(r.effect, summary_tracks))), columns=list("ACGT"))
         frame.index = np.arange(r.region.start, r.region.end)
-        logomaker.Logo(frame, ax=ax, color_scheme="classic")
+        panels.append((frame, f"{r.region.name} ({r.region.kind}) {r.region.chrom}:{r.region.start:,}-{r.region.end:,}"))
+
+    def style(ax) -> None:
         ax.axhline(0, color="#888888", lw=0.5)
         ax.ticklabel_format(axis="x", useOffset=False, style="plain")
-        ax.set_title(f"{r.region.name} ({r.region.kind}) {r.region.chrom}:{r.region.start:,}-{r.region.end:,}", fontsize=8)
         ax.set_ylabel("ISM effect\n(centred)", fontsize=7)
-    save_figure(fig, paths)
+
+    logo_figure(paths, panels, 1.8, "no ISM regions were configured", style)
 
 
 def summary_track_indices(tracks: Sequence[TrackSpec], ids: Sequence[str], where: str) -> npt.NDArray[np.intp]:

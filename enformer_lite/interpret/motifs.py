@@ -178,24 +178,15 @@ def write_pattern_logos(
     max_logos: int = 12,
 ) -> None:
     """CWM logos (logomaker) of the first ``max_logos`` patterns, titled with their best JASPAR match."""
-    import logomaker
+    from enformer_lite.interpret.logos import logo_figure
 
-    from enformer_lite.plots.style import message_figure, new_figure, save_figure
-
-    shown = list(patterns)[:max_logos]
-    if not shown:
-        save_figure(message_figure("TF-MoDISco found no pattern (too few seqlets)"), paths)
-        return
-    fig = new_figure(1.4 * len(shown))
-    axes = fig.subplots(len(shown), 1, squeeze=False)[:, 0]
     best = matches[matches["rank"] == 1].set_index("pattern") if len(matches) else pd.DataFrame()
-    for ax, p in zip(axes, shown):
-        logomaker.Logo(pd.DataFrame(p.cwm, columns=list("ACGT")), ax=ax, color_scheme="classic")
+    panels = []
+    for p in list(patterns)[:max_logos]:
         title = f"{p.name} ({len(p.seqlets)} seqlets)"
         if p.name in best.index:
             row = best.loc[p.name]
             verdict = "match" if row["q_value"] < q_threshold else "no match"
             title += f": best {row['target_name']} ({row['target_id']}), q = {row['q_value']:.2g}, {verdict}"
-        ax.set_title(title, fontsize=8)
-        ax.set_xticks([])
-    save_figure(fig, paths)
+        panels.append((pd.DataFrame(p.cwm, columns=list("ACGT")), title))
+    logo_figure(paths, panels, 1.4, "TF-MoDISco found no pattern (too few seqlets)", lambda ax: ax.set_xticks([]))

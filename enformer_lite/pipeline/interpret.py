@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Collection, Mapping
+import shlex
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 HARDWARE = ("batch_size", "device")
@@ -22,7 +23,9 @@ def interpret_genomes(config: Mapping[str, Any]) -> list[str]:
 
 
 def interpret_vcf(config: Mapping[str, Any]) -> str | None:
-    """The VCF name to calibrate and explain, when the stage, the variants stage and that VCF are on."""
+    """The VCF name to calibrate and explain, when the stage, the variants stage and that VCF are on.
+
+    Its gather step then writes the signed quantiles into the variant outputs (:func:`gather_background`)."""
     name = config["interpret"]["vcf"]
     if not (config["interpret"]["enabled"] and name and config["variants"]["enabled"]):
         return None
@@ -111,6 +114,29 @@ def background_vcf(config: Mapping[str, Any], name: str) -> str:
     return config["interpret"]["background_vcf"] or f"results/interpret/background/{name}.vcf.gz"
 
 
+def background_scores(name: str) -> str:
+    """The background of VCF ``name`` scored the same way (rule interpret_background_score, a part file
+    of its own: it never depends on the gathered scores of ``name``)."""
+    return f"results/interpret/background/{name}.h5"
+
+
+def gather_background(config: Mapping[str, Any], name: str) -> list[str]:
+    """Input of the gather step of VCF ``name``: its scored background when it is calibrated (it is
+    :func:`interpret_vcf`), else nothing."""
+    return [background_scores(name)] if interpret_vcf(config) == name else []
+
+
+def calibration_flags(config: Mapping[str, Any], name: str, background: Sequence[str]) -> str:
+    """``--background H5 --background-source TEXT --quantile-scores S1,S2`` for ``gather-variants`` when
+    ``background`` (:func:`gather_background`) holds the file, else nothing."""
+    if not background:
+        return ""
+    scores = config["interpret"]["calibration"].get("scores") or ["SAD"]
+    return (f"--background {shlex.quote(str(background[0]))} "
+            f"--background-source {shlex.quote(background_source(config, name))} "
+            f"--quantile-scores {shlex.quote(','.join(scores))}")
+
+
 def interpret_targets(config: Mapping[str, Any], model_available: bool = True) -> list[str]:
     """Final outputs of the stage (none when disabled or no model can be had)."""
     if not model_available:
@@ -120,7 +146,6 @@ def interpret_targets(config: Mapping[str, Any], model_available: bool = True) -
         out += [f"results/interpret/{genome}/ism.{ext}" for ext in ("h5", "bw", "png")]
         out += [f"results/interpret/{genome}/motifs", f"results/interpret/{genome}/motifs.png"]
     vcf = interpret_vcf(config)
-    if vcf is not None:
-        out += [f"results/interpret/{vcf}.quantiles.tsv.gz", f"results/interpret/{vcf}.vcf.gz",
-                f"results/interpret/{vcf}.explain.tsv", f"results/interpret/{vcf}.explain_eval.tsv"]
+    if vcf is not None:  # its quantiles are columns of the variant outputs (variant_targets)
+        out += [f"results/interpret/{vcf}.explain.tsv", f"results/interpret/{vcf}.explain_eval.tsv"]
     return out

@@ -4,6 +4,9 @@ Parts are streamed in row blocks (:func:`~enformer_lite.variants.store.block_row
 does not grow with the number of variants. A part of chunk ``k`` numbers its records from its
 chunk's first record (:mod:`~enformer_lite.variants.chunks`); the gathered file numbers them as
 the VCF does, adding the records covered by the chunks before (attribute ``n_records``).
+
+With a background (:class:`~enformer_lite.interpret.calibrate.Background`), every score block is
+also written as signed quantiles to ``/quantiles/<SCORE>`` as it is gathered.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import json
 import logging
 import os
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import h5py
 import numpy as np
@@ -20,6 +24,9 @@ from enformer_lite.atomic import atomic_output
 from enformer_lite.errors import InputError
 from enformer_lite.variants.scores import GENE_SCORE_NAMES, SCORE_NAMES
 from enformer_lite.variants.store import SHARED_ATTRS, ScoreWriter, file_tracks, iter_blocks, open_scores, read_table
+
+if TYPE_CHECKING:
+    from enformer_lite.interpret.calibrate import Background
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +55,15 @@ def _order(parts: Sequence[str | os.PathLike[str]], handles: list[h5py.File]) ->
     return ordered
 
 
-def gather_parts(parts: Sequence[str | os.PathLike[str]], out: str | os.PathLike[str]) -> None:
+def gather_parts(
+    parts: Sequence[str | os.PathLike[str]], out: str | os.PathLike[str], background: Background | None = None
+) -> None:
     """Concatenate part score files into ``out`` in chunk order, with the VCF's record numbers.
 
     The parts' :data:`~enformer_lite.variants.store.SHARED_ATTRS` must agree (InputError names
-    the part that differs); gene rows are renumbered to the gathered allele rows.
+    the part that differs); gene rows are renumbered to the gathered allele rows. With
+    ``background``, ``out`` also gets ``/quantiles`` (InputError naming both files when the
+    background was scored otherwise than the parts).
     """
     if not parts:
         raise InputError("gather-variants: no part files given")
@@ -64,11 +75,17 @@ def gather_parts(parts: Sequence[str | os.PathLike[str]], out: str | os.PathLike
                 if handle.attrs.get(key) != reference.attrs.get(key):
                     raise InputError(f"{path}: attribute {key!r} differs from {parts[0]}; parts come from different runs")
         ordered = _order(parts, handles)
+        if background is not None:
+            from enformer_lite.interpret.calibrate import QuantileWriter, scoring_meta
+
+            background.check(scoring_meta(reference), parts[0])
         attrs = {k: v for k, v in reference.attrs.items() if k not in ("tracks", "gene_tracks", *CHUNK_ATTRS)}
         if "chunk" in reference.attrs:
             attrs.update(chunk=0, n_chunks=1, n_records=sum(int(h.attrs["n_records"]) for h in handles))
         gene_tracks = json.loads(reference.attrs["gene_tracks"])
-        with atomic_output(out) as tmp, ScoreWriter(tmp, file_tracks(reference), gene_tracks, attrs) as writer:
+        tracks = file_tracks(reference)
+        with atomic_output(out) as tmp, ScoreWriter(tmp, tracks, gene_tracks, attrs) as writer:
+            quantiles = QuantileWriter(writer.file, background, len(tracks)) if background is not None else None
             for handle, record_offset in ordered:
                 allele_offset = writer.n_alleles
                 for start, stop in iter_blocks(handle, "alleles"):
@@ -76,6 +93,8 @@ def gather_parts(parts: Sequence[str | os.PathLike[str]], out: str | os.PathLike
                     table = read_table(handle["alleles"], start, stop)
                     table["record"] += record_offset
                     writer.add_alleles(table, scores)
+                    if quantiles is not None:
+                        quantiles.add({s: scores[:, SCORE_NAMES.index(s)] for s in background.names})
                 for start, stop in iter_blocks(handle, "skipped"):
                     table = read_table(handle["skipped"], start, stop)
                     table["record"] += record_offset
@@ -86,6 +105,8 @@ def gather_parts(parts: Sequence[str | os.PathLike[str]], out: str | os.PathLike
                     values = np.stack([handle[f"gene_scores/{s}"][start:stop] for s in GENE_SCORE_NAMES], axis=1)
                     writer.add_genes(genes, values)
             log.info("gathered %d parts: %d scored alleles", len(handles), writer.n_alleles)
+            if background is not None:
+                log.info("calibrated against %d background alleles (%s)", background.size, background.source)
     finally:
         for handle in handles:
             handle.close()

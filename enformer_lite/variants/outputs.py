@@ -5,6 +5,9 @@ For an output prefix ``P``:
 * ``P.tsv.gz``: one row per scored allele: ``chrom, pos, id, ref, alt`` then one column
   ``<SCORE>:<track id>`` per score (SAD, LOG2R, D2, MAXD) and track. ``pos`` is the VCF POS;
   ``ref``/``alt`` are as scored (reference allele first; see ``flipped`` in the HDF5 file).
+  A calibrated score file (``gather-variants --background``) adds ``Q_<SCORE>:<track id>``
+  columns after them: the signed quantiles in [−1, 1] of ``/quantiles/<SCORE>``
+  (:mod:`enformer_lite.interpret.calibrate`), in the same orientation as the scores.
 * ``P.genes.tsv.gz``: one row per allele and gene whose TSS lies in the allele's target
   window: ``chrom, pos, id, ref, alt, gene_id, gene_strand, tss, distance`` then
   ``delta:<track>`` and ``log2fc:<track>`` for the gene tracks.
@@ -13,6 +16,9 @@ For an output prefix ``P``:
 * ``P.vcf.gz`` (+ ``.tbi``): the input VCF with INFO fields (one value per ALT):
   ``EL_STATUS`` (scored, flipped, or the skip reason), ``EL_SAD`` (the SAD of the track with
   the largest |SAD|, in the VCF's REF → ALT orientation) and ``EL_SAD_TRACK`` (that track).
+  A calibrated score file adds ``EL_Q_<SCORE>`` (the quantile of the track with the largest
+  |quantile|, REF → ALT orientation), ``EL_Q_<SCORE>_TRACK`` and a ``##EL_Q_BACKGROUND=`` header
+  line with the background's size, source and file.
   Records outside ``regions``/``limit`` and records without ALT carry no such fields. The
   input must be sorted by position for the tabix index.
 """
@@ -36,6 +42,7 @@ import pysam
 
 from enformer_lite.atomic import atomic_output
 from enformer_lite.errors import InputError
+from enformer_lite.interpret.calibrate import quantile_names
 from enformer_lite.variants.alleles import iter_records, open_vcf
 from enformer_lite.variants.scores import GENE_SCORE_NAMES, SCORE_NAMES
 from enformer_lite.variants.store import file_tracks, iter_blocks, open_scores, read_table
@@ -51,6 +58,23 @@ INFO_FIELDS = (
      "Description": "enformer-lite: id of the track with the largest |SAD|"},
 )
 _ID_COLUMNS = ["chrom", "pos", "id", "ref", "alt"]
+
+
+def quantile_info_fields(name: str) -> tuple[dict[str, str], dict[str, str]]:
+    """The INFO header entries ``EL_Q_<name>`` and ``EL_Q_<name>_TRACK`` of a calibrated score."""
+    return (
+        {"ID": f"EL_Q_{name}", "Number": "A", "Type": "Float",
+         "Description": f"enformer-lite: signed quantile in [-1,1] of {name} against the background "
+                        "(track with the largest |quantile|; see ##EL_Q_BACKGROUND)"},
+        {"ID": f"EL_Q_{name}_TRACK", "Number": "A", "Type": "String", "Description": f"enformer-lite: track of EL_Q_{name}"},
+    )
+
+
+def background_header_line(handle: h5py.File) -> str:
+    """``##EL_Q_BACKGROUND=`` line of a calibrated score file: the background's size, source and file."""
+    attrs = handle["quantiles"].attrs
+    return (f"##EL_Q_BACKGROUND={int(attrs['background_size'])} alleles; source: {attrs['background_source']}; "
+            f"file: {attrs['background_file']}")
 
 
 def output_paths(prefix: str | os.PathLike[str]) -> dict[str, Path]:
@@ -93,10 +117,12 @@ def _write_gzip_tsv(path: Path, frames: Iterable[pd.DataFrame]) -> None:
 def score_frames(handle: h5py.File, block: int | None = None) -> Iterator[pd.DataFrame]:
     """The scores table in row blocks (see the module docstring)."""
     track_ids = [t.id for t in file_tracks(handle)]
+    datasets = [f"scores/{s}" for s in SCORE_NAMES] + [f"quantiles/{s}" for s in quantile_names(handle)]
     columns = [f"{s}:{t}" for s in SCORE_NAMES for t in track_ids]
+    columns += [f"Q_{s}:{t}" for s in quantile_names(handle) for t in track_ids]
     for start, stop in iter_blocks(handle, "alleles", block):
         ids = read_table(handle["alleles"], start, stop, _ID_COLUMNS)
-        values = np.concatenate([handle[f"scores/{s}"][start:stop] for s in SCORE_NAMES], axis=1)
+        values = np.concatenate([handle[name][start:stop] for name in datasets], axis=1)
         yield pd.concat([ids, pd.DataFrame(values, columns=columns)], axis=1)
     if not handle["alleles/record"].shape[0]:
         yield pd.DataFrame(columns=_ID_COLUMNS + columns)
@@ -145,30 +171,48 @@ def write_skipped(handle: h5py.File, path: Path) -> None:
             frame.to_csv(out, sep="\t", index=False, header=False)
 
 
+def _largest(
+    values: np.ndarray, track_ids: np.ndarray, flipped: np.ndarray, skip_nan: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of (n, T) ``values``: the value of largest |value|, back in the VCF's REF → ALT orientation
+    where ``flipped``, and its track id. A NaN wins (the row gets none) unless ``skip_nan`` (NaN only when
+    the whole row is)."""
+    if not values.shape[1]:
+        return np.full(len(values), np.nan), np.full(len(values), "", object)
+    magnitude = np.abs(values)
+    best = (np.where(np.isnan(magnitude), -1.0, magnitude) if skip_nan else magnitude).argmax(axis=1)
+    value = values[np.arange(len(values)), best]
+    return np.where(flipped, -value, value), track_ids[best]
+
+
 def _allele_rows(handle: h5py.File) -> Iterator[dict[str, np.ndarray]]:
-    """Blocks of scored alleles: record, alt_index, status, SAD and track of the largest |SAD| (VCF orientation), chrom, pos."""
+    """Blocks of scored alleles: record, alt_index, status, SAD and track of the largest |SAD| (VCF orientation),
+    chrom, pos, and per calibrated score (columns of qvalue/qtrack) the quantile of largest |quantile| and its track."""
     track_ids = np.array([t.id for t in file_tracks(handle)], dtype=object)
+    names = quantile_names(handle)
     for start, stop in iter_blocks(handle, "alleles"):
-        sad = handle["scores/SAD"][start:stop]
-        best = np.abs(sad).argmax(axis=1) if sad.shape[1] else np.zeros(len(sad), dtype=np.intp)
-        value = sad[np.arange(len(sad)), best] if sad.shape[1] else np.full(len(sad), np.nan)
         flipped = handle["alleles/flipped"][start:stop].astype(bool)
+        value, track = _largest(handle["scores/SAD"][start:stop], track_ids, flipped)
+        best_q = [_largest(handle[f"quantiles/{name}"][start:stop], track_ids, flipped, skip_nan=True) for name in names]
+        n = stop - start
         yield {
             "record": handle["alleles/record"][start:stop], "alt_index": handle["alleles/alt_index"][start:stop],
-            "status": np.where(flipped, "flipped", "scored").astype(object),
-            "value": np.where(flipped, -value, value),  # back to the VCF's REF → ALT orientation
-            "track": track_ids[best] if len(track_ids) else np.full(len(sad), "", object),
+            "status": np.where(flipped, "flipped", "scored").astype(object), "value": value, "track": track,
             "chrom": handle["alleles/vcf_chrom"].asstr()[start:stop], "pos": handle["alleles/pos"][start:stop],
+            "qvalue": np.stack([q for q, _ in best_q], axis=1) if names else np.zeros((n, 0)),
+            "qtrack": np.stack([t for _, t in best_q], axis=1) if names else np.zeros((n, 0), object),
         }
 
 
 def _skip_rows(handle: h5py.File) -> Iterator[dict[str, np.ndarray]]:
-    """Blocks of skipped alleles: record, alt_index, status (the reason), value NaN, track ''."""
+    """Blocks of skipped alleles: record, alt_index, status (the reason), value NaN, track '', quantiles NaN."""
+    k = len(quantile_names(handle))
     for start, stop in iter_blocks(handle, "skipped"):
         n = stop - start
         yield {"record": handle["skipped/record"][start:stop], "alt_index": handle["skipped/alt_index"][start:stop],
                "status": handle["skipped/reason"].asstr()[start:stop], "value": np.full(n, np.nan),
-               "track": np.full(n, "", object), "chrom": np.full(n, "", object), "pos": np.zeros(n, np.int64)}
+               "track": np.full(n, "", object), "chrom": np.full(n, "", object), "pos": np.zeros(n, np.int64),
+               "qvalue": np.full((n, k), np.nan), "qtrack": np.full((n, k), "", object)}
 
 
 class _Cursor:
@@ -211,20 +255,27 @@ class _Cursor:
         return rows
 
 
-_ROW = ("alt_index", "status", "value", "track", "chrom", "pos")
+_ROW = ("alt_index", "status", "value", "track", "chrom", "pos", "qvalue", "qtrack")
 
 
 def annotate_vcf(vcf: str | os.PathLike[str], handle: h5py.File, out: Path) -> int:
-    """Write ``vcf`` with the INFO fields of :data:`INFO_FIELDS` as bgzipped VCF plus tabix index.
+    """Write ``vcf`` with the INFO fields of :data:`INFO_FIELDS` (and, for a calibrated score file, those of
+    :func:`quantile_info_fields` and the ``##EL_Q_BACKGROUND=`` line) as bgzipped VCF plus tabix index.
 
     One streaming pass over the VCF and the score file's record-ordered tables. Returns the
     number of records annotated. Raises InputError when the score file does not belong to
     ``vcf`` (a scored record's chromosome or POS differs, or it names records the VCF lacks).
     """
     scored, skipped = _Cursor(_allele_rows(handle), "allele"), _Cursor(_skip_rows(handle), "skipped")
+    names = quantile_names(handle)
     reader = open_vcf(vcf)
     for field in INFO_FIELDS:
         reader.add_info_to_header(field)
+    if names:
+        reader.add_to_header(background_header_line(handle))
+        for name in names:
+            for field in quantile_info_fields(name):
+                reader.add_info_to_header(field)
     tbi = Path(f"{out}.tbi")
     tmp = out.with_name(f".{out.name}.tmp{os.getpid()}.vcf.gz")
     annotated = n_records = 0
@@ -242,14 +293,23 @@ def annotate_vcf(vcf: str | os.PathLike[str], handle: h5py.File, out: Path) -> i
             if rows and variant.ALT:  # Number=A fields have no slot when ALT is '.'
                 n_alt = len(variant.ALT)
                 slot_status, slot_sad, slot_track = ["."] * n_alt, ["."] * n_alt, ["."] * n_alt
-                for k, state, value, track, _, _ in rows:
+                slot_q = [["."] * n_alt for _ in names]
+                slot_q_track = [["."] * n_alt for _ in names]
+                for k, state, value, track, _, _, q_values, q_tracks in rows:
                     slot_status[k] = str(state)
                     if math.isfinite(value):
                         slot_sad[k], slot_track[k] = f"{value:.6g}", str(track)
+                    for j, (q, q_track) in enumerate(zip(q_values, q_tracks)):
+                        if math.isfinite(q):
+                            slot_q[j][k], slot_q_track[j][k] = f"{q:.6g}", str(q_track)
                 variant.INFO["EL_STATUS"] = ",".join(slot_status)
                 if any(s != "." for s in slot_sad):
                     variant.INFO["EL_SAD"] = ",".join(slot_sad)
                     variant.INFO["EL_SAD_TRACK"] = ",".join(slot_track)
+                for name, q_slots, q_track_slots in zip(names, slot_q, slot_q_track):
+                    if any(s != "." for s in q_slots):
+                        variant.INFO[f"EL_Q_{name}"] = ",".join(q_slots)
+                        variant.INFO[f"EL_Q_{name}_TRACK"] = ",".join(q_track_slots)
                 annotated += 1
             writer.write_record(variant)
         writer.close()

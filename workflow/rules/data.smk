@@ -32,6 +32,12 @@ if SIM["enabled"]:
                 genome=["human", "mouse"],
             ),
             truth_variants=f"{SIM['outdir']}/human/truth/variants.tsv",
+            truth_tables=expand(
+                "{outdir}/{genome}/truth/{table}.tsv",
+                outdir=SIM["outdir"],
+                genome=["human", "mouse"],
+                table=["genes", "elements", "motifs"],
+            ),
         log:
             "logs/simulate.log",
         benchmark:

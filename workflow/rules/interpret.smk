@@ -1,6 +1,7 @@
 # What the model learned: in-silico saturation mutagenesis of configured regions and top variants,
-# TF-MoDISco motifs matched to JASPAR by TOMTOM (checked against the planted truth), variant scores
-# as quantiles against a background scored the same way, and one explanation per variant.
+# TF-MoDISco motifs matched to JASPAR by TOMTOM (checked against the planted truth), the background
+# that variant scores are calibrated against (the quantiles are written by gather_variants, into the
+# variant outputs), and one explanation per variant.
 include: "interpret_common.smk"
 
 
@@ -112,7 +113,7 @@ rule interpret_background_score:
             config, pipeline_interpret.vcf_genome(config, wc.vcf_name)
         ),
     output:
-        h5="results/interpret/background/{vcf_name}.h5",
+        h5=pipeline_interpret.background_scores("{vcf_name}"),
     log:
         "logs/interpret/background/{vcf_name}.score.log",
     benchmark:
@@ -131,32 +132,6 @@ rule interpret_background_score:
         "enformer-lite score-variants --vcf {input.vcf} --fasta {input.fasta} --checkpoint {input.ckpt} "
         "--head {params.head} {params.genes} --threads {threads} --params {params.settings:q} "
         "--params {resources.hardware:q} --part {output.h5} 2> {log}"
-
-
-rule interpret_calibrate:
-    input:
-        scores="results/variants/{vcf_name}.h5",
-        vcf="results/variants/{vcf_name}.vcf.gz",
-        background="results/interpret/background/{vcf_name}.h5",
-    output:
-        tsv="results/interpret/{vcf_name}.quantiles.tsv.gz",
-        h5="results/interpret/{vcf_name}.quantiles.h5",
-        vcf="results/interpret/{vcf_name}.vcf.gz",
-        tbi="results/interpret/{vcf_name}.vcf.gz.tbi",
-    log:
-        "logs/interpret/{vcf_name}.calibrate.log",
-    conda:
-        "../envs/enformer-lite.yaml"
-    resources:
-        **job_resources(mem_mb=2000, runtime=10),
-    params:
-        prefix=lambda wc, output: output.tsv[: -len(".quantiles.tsv.gz")],
-        source=lambda wc: pipeline_interpret.background_source(config, wc.vcf_name),
-        settings=pipeline_interpret.step_settings(config, "calibration"),
-    shell:
-        "enformer-lite calibrate-variants --scores {input.scores} --background {input.background} "
-        "--vcf {input.vcf} --out {params.prefix} --background-source {params.source:q} "
-        "--params {params.settings:q} 2> {log}"
 
 
 rule interpret_explain:

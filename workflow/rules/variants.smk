@@ -1,6 +1,7 @@
 # Variant effects: each configured VCF is scattered into variants.n_chunks record ranges (one
-# scoring job each), gathered into tables, HDF5 and an annotated VCF, and, where the simulator's
-# truth exists, compared with the exact effects.
+# scoring job each), gathered into tables, HDF5 and an annotated VCF (with the scores as signed
+# quantiles against a background when the interpretation stage calibrates the VCF), and, where the
+# simulator's truth exists, compared with the exact effects.
 
 
 include: "variants_common.smk"
@@ -52,6 +53,7 @@ rule gather_variants:
             "results/variants/{{vcf_name}}/part{chunk}.h5",
             chunk=range(VARIANTS["n_chunks"]),
         ),
+        background=lambda wc: pipeline_interpret.gather_background(config, wc.vcf_name),
     output:
         h5="results/variants/{vcf_name}.h5",
         tsv="results/variants/{vcf_name}.tsv.gz",
@@ -69,8 +71,12 @@ rule gather_variants:
         **job_resources(mem_mb=4000, runtime=30),
     params:
         prefix=lambda wc, output: output.tsv[: -len(".tsv.gz")],
+        calibration=lambda wc, input: pipeline_interpret.calibration_flags(
+            config, wc.vcf_name, input.background
+        ),
     shell:
-        "enformer-lite gather-variants --vcf {input.vcf} --out-prefix {params.prefix} {input.parts} 2> {log}"
+        "enformer-lite gather-variants --vcf {input.vcf} --out-prefix {params.prefix} "
+        "{params.calibration} {input.parts} 2> {log}"
 
 
 rule eval_variants:

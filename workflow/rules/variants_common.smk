@@ -4,6 +4,7 @@ import os
 import shlex
 
 from enformer_lite.pipeline import flags as pipeline_flags
+from enformer_lite.pipeline import interpret as pipeline_interpret
 from enformer_lite.pipeline import variants as pipeline_variants
 
 VARIANTS = config["variants"]
