@@ -144,3 +144,23 @@ def test_head_finetuning_runs_every_later_stage(finetuned: Path, inputs: dict[st
     assert hparams["finetune"]["mode"] == "head"
     for figure in ("training.png", "accuracy.png", "contributions/human.png", "variants/calls/scores.png"):
         assert (finetuned / "results/plots" / figure).is_file(), figure
+
+
+@pytest.mark.parametrize("mode", ["linear", "lora", "full"])
+def test_every_finetune_mode_runs_through_the_workflow(mode: str, finetuned: Path, inputs: dict[str, Any]) -> None:
+    """Changing ``train.finetune`` in the same checkout retrains and re-evaluates; extraction stays as it was."""
+    from enformer_lite.model.checkpoint import load_torch_file
+
+    data = finetuned / "results/human/data.h5"
+    extracted = data.stat().st_mtime_ns
+    train = {"finetune": mode, "batch_size": 2, "max_steps": 2, "val_check_interval": 2, "limit_val_batches": 1,
+             "checkpoint_every_n_steps": 2, "warmup_steps": 1, "log_every_n_steps": 1, "lr": 0.01}
+    config = user_config(inputs, "human", train=train)
+    result = run(["snakemake", "results/eval/human.tsv", "--cores", "2", "--configfile", str(config)], finetuned)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    assert data.stat().st_mtime_ns == extracted
+    blob = load_torch_file(finetuned / "results/model/best.ckpt")
+    assert blob["hyper_parameters"]["finetune"]["mode"] == mode
+    assert not [k for k in blob["state_dict"] if "lora_" in k]  # adapters merged into plain weights
+    own = pd.read_csv(inputs["base"] / "sim/human/tracks.tsv", sep="\t")["id"].tolist()
+    assert pd.read_csv(finetuned / "results/eval/human.tsv", sep="\t")["track_id"].tolist() == own
