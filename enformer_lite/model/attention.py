@@ -185,6 +185,9 @@ class RelativeMultiheadAttention(nn.Module):
         self.content_bias = nn.Parameter(torch.randn(1, num_heads, 1, key_size) * key_size**-0.5)
         self.position_bias = nn.Parameter(torch.randn(1, num_heads, 1, key_size) * key_size**-0.5)
         self.positional_dropout = nn.Dropout(positional_dropout)
+        # "flex": FlexAttention (enformer_lite.model.flex_attention) when no dropout is active (and,
+        # on CPU, where FlexAttention has no backward, only without gradients).
+        self.backend = "blockwise"
 
     def _heads(self, x: torch.Tensor) -> torch.Tensor:
         """(B, T, H*D) -> (B, H, T, D)."""
@@ -209,6 +212,11 @@ class RelativeMultiheadAttention(nn.Module):
         if return_attention:
             weights = _probabilities(qc, qp, k, rel_k)
             out = torch.matmul(F.dropout(weights, dropout_p, self.training), v)
+        elif self.backend == "flex" and dropout_p == 0.0 and (x.is_cuda or not torch.is_grad_enabled()):
+            from enformer_lite.model.flex_attention import flex_relative_attention
+
+            weights = None
+            out = flex_relative_attention(qc, qp, k, v, rel_k)
         else:
             weights = None
             out = relative_attention(qc, qp, k, v, rel_k, dropout_p)
