@@ -193,3 +193,16 @@ def test_calibrate_variants_recalibrates_a_score_file_against_another_background
     assert main(["calibrate-variants", "--scores", str(output_paths(out)["h5"]), "--vcf", str(world["vcf"]),
                  "--out-prefix", str(out), "--background", str(world["bg"])]) == 2
     assert "would overwrite" in capsys.readouterr().err
+
+
+def test_explanations_carry_each_variants_largest_quantile(world: dict) -> None:
+    from enformer_lite.interpret.explain import read_scored
+
+    table = pd.read_csv(output_paths(world["calibrated"])["tsv"], sep="\t")
+    explained = read_scored(output_paths(world["calibrated"])["h5"], top_genes=2)
+    for name in ("SAD", "MAXD"):
+        q = table[[f"Q_{name}:{t}" for t in TRACK_IDS]]
+        best = q.abs().to_numpy().argmax(axis=1)
+        np.testing.assert_allclose(explained[f"Q_{name}"], q.to_numpy()[np.arange(len(q)), best], atol=1e-6)
+        assert explained[f"Q_{name}_track"].tolist() == [TRACK_IDS[i] for i in best]
+    assert not [c for c in read_scored(output_paths(world["plain"])["h5"], top_genes=2).columns if c.startswith("Q_")]

@@ -6,8 +6,10 @@ Columns: ``variant, chrom, pos, ref, alt`` (as scored, reference first), ``motif
 windows touching the allele), ``seqlet_pattern`` / ``seqlet_match`` (TF-MoDISco seqlets the
 variant falls in and their best TOMTOM match with q below the threshold, ``.`` if none),
 ``element`` (candidate elements the REF touches), ``top_genes`` (``gene:delta`` of the genes
-whose TSS signal, summed over the gene tracks, changes most), and with a truth table
-``true_instance`` (planted TF instance(s) the variant touches, ``.`` for none).
+whose TSS signal, summed over the gene tracks, changes most); when the score file is calibrated
+(``/quantiles``), ``Q_<SCORE>`` and ``Q_<SCORE>_track`` per calibrated score: the signed quantile
+against the background of the track with the largest |quantile|, and that track; and with a truth
+table ``true_instance`` (planted TF instance(s) the variant touches, ``.`` for none).
 """
 
 from __future__ import annotations
@@ -29,13 +31,23 @@ EXPLAIN_COLUMNS = ["variant", "chrom", "pos", "ref", "alt", "motif_effect", "mot
 
 def read_scored(path: str | os.PathLike[str], top_genes: int) -> pd.DataFrame:
     """Scored alleles of a variant score file (chrom, pos, id, ref, alt) with ``top_genes``
-    (``gene:delta;...`` by |delta summed over gene tracks|, ``.`` when none)."""
-    from enformer_lite.variants.store import open_scores, read_table
+    (``gene:delta;...`` by |delta summed over gene tracks|, ``.`` when none) and, for a calibrated
+    file, ``Q_<SCORE>`` / ``Q_<SCORE>_track`` (the track of largest |quantile|)."""
+    from enformer_lite.variants.store import file_tracks, open_scores, read_table
 
     with open_scores(path) as handle:
         alleles = read_table(handle["alleles"], columns=["chrom", "pos", "id", "ref", "alt"])
         genes = read_table(handle["genes"], columns=["allele", "gene_id"])
         delta = handle["gene_scores/delta"][:]
+        quantiles = {name: handle[f"quantiles/{name}"][:] for name in handle.get("quantiles", {})}
+        tracks = [t.id for t in file_tracks(handle)] if quantiles else []
+    for name, values in quantiles.items():
+        finite = np.where(np.isfinite(values), np.abs(values), -1.0)
+        best = finite.argmax(axis=1) if values.size else np.zeros(len(alleles), dtype=int)
+        rows = np.arange(len(alleles))
+        alleles[f"Q_{name}"] = values[rows, best] if values.size else np.nan
+        alleles[f"Q_{name}_track"] = [tracks[i] if finite[r, i] >= 0 else "." for r, i in zip(rows, best)] \
+            if values.size else "."
     text = ["."] * len(alleles)
     if len(genes) and top_genes:
         # NaN: a stranded track of the other strand (no score), so NaN-sums
@@ -102,6 +114,9 @@ def explain_variants(
         patterns = ["."] * len(table)
     table["seqlet_pattern"] = patterns
     table["seqlet_match"] = [",".join(best.get(p, "?") for p in ps.split(",")) if ps != "." else "." for ps in patterns]
+    calibrated = [c for c in scored.columns if c.startswith("Q_")]
+    for column in calibrated:
+        table[column] = scored[column].to_numpy()
     if instances is not None:
         table["true_instance"] = variant_instances(table, instances)
-    return table[EXPLAIN_COLUMNS + (["true_instance"] if instances is not None else [])]
+    return table[EXPLAIN_COLUMNS + calibrated + (["true_instance"] if instances is not None else [])]
