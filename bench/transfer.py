@@ -1,28 +1,30 @@
-"""Transfer: a pretrained trunk fine-tuned on held-out tracks against the same heads trained from scratch.
+"""Transfer: a pretrained trunk fine-tuned on new tracks against the same heads trained from scratch.
 
-On the simulated "demo" world (human, seed 11), the tracks are split in two sets over the same
-genome: *pretraining* tracks (DNase of 3 cell types, hepatocyte CAGE on both strands, CTCF ChIP)
-and *held-out* tracks (erythroid and myeloid CAGE). A tiny model is pretrained on the first set;
-then, for the same number of steps, batch size and learning rate, new heads for the held-out tracks
-are trained
+A tiny model is pretrained on one set of tracks of the simulated "demo" world (seed 11): human
+DNase of 3 cell types, hepatocyte CAGE on both strands and CTCF ChIP. Then, for the same number of
+steps, batch size, learning rate and precision, new heads are trained for
 
-* from scratch (the whole tiny model, randomly initialised),
-* on the pretrained trunk: ``finetune: head`` (cached embeddings), ``linear`` (frozen trunk on the
-  fly), ``full`` (trunk at 0.1 × lr) and, with ``--modes``, ``lora``,
+* ``--transfer organism`` (default): every track of the *mouse* genome (liver and brain DNase/ATAC,
+  liver, brain and macrophage CAGE), the cross-species use of a published model;
+* ``--transfer tracks``: the held-out human CAGE tracks (erythroid, myeloid) on the same genome,
 
-and all are scored on the genes of the held-out chromosome chr3: Pearson r over (gene, held-out
-CAGE track) pairs of log(1 + CAGE summed over the TSS bin ± 1) against the observed signal, beside
-the noise ceiling r(observed, oracle's expected CAGE). Goal: fine-tuned ≥ scratch + 0.2 r. The
-wall-clock time per training step of each mode shows the speed-up of cached embeddings.
+each from scratch (the whole tiny model, randomly initialised) and on the pretrained trunk with
+``finetune: head`` (cached embeddings), ``linear`` (frozen trunk on the fly), ``lora`` (peft
+adapters) and ``full`` (trunk at 0.1 × lr). All are scored on the genes of the test chromosome
+chr3 of the fine-tuning genome: Pearson r over (gene, CAGE track) pairs of log(1 + CAGE in the TSS
+bin) against the observed signal, beside the noise ceiling r(observed, oracle's expected CAGE), and
+each fine-tuned run's gain over scratch with a 95 % interval from 2,000 paired bootstrap resamples of
+genes. Goal: fine-tuned ≥ scratch + 0.2 r. The wall-clock time per training step shows the speed-up
+of cached embeddings. The pretrained model's own r on its hepatocyte CAGE tracks is recorded too.
 
-Short windows (24,576 bp in, 128 × 128-bp bins out, tiled by 16,384 bp) keep steps cheap (~0.15 s
-for the tiny model on 2 idle cores); the defaults, 1,000 pretraining and 200 held-out steps, are
-sized for ~15 minutes there, while the recorded run (bench/README.md, "Transfer") used 400 and 100
-on a loaded machine. Run from the repository root::
+Short windows (24,576 bp in, 128 × 128-bp bins out, tiled by 16,384 bp) keep steps cheap (~0.4 s per
+pretraining step at one thread). Run from the repository root (the defaults are the recorded run)::
 
-    python bench/transfer.py                      # writes bench/results/transfer.json
+    python bench/transfer.py                      # bench/results/transfer_organism.json
+    python bench/transfer.py --transfer tracks    # bench/results/transfer_tracks.json (reuses the pretraining)
 
-Work files go to ``bench/work/transfer`` (the world, data.h5 files, models); a second run reuses them.
+Work files go to ``bench/work/transfer`` (the world, data.h5 files, models); a second run reuses the
+trained models whose names (genome, mode, steps, learning rate) match.
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ PRETRAIN_TRACKS = ["DNASE_erythroid", "DNASE_hepatocyte", "DNASE_myeloid", "CAGE
 HELD_OUT = {"CAGE_erythroid": "erythroid", "CAGE_myeloid": "myeloid"}
 WINDOWS = {"length": 24576, "stride": 16384, "bin_size": 128, "target_length": 128, "max_n_fraction": 0.35}
 MODES = ("scratch", "head", "linear", "lora", "full")
-DEFAULT_MODES = ("scratch", "head", "linear", "full")  # lora by --modes (its cost per step is full's)
+DEFAULT_MODES = MODES
 log = logging.getLogger("transfer")
 
 
@@ -73,11 +75,13 @@ def subset_table(table: pd.DataFrame, ids: list[str]) -> pd.DataFrame:
 
 
 def prepare(seed: int) -> dict[str, Path]:
-    """World, the two tracks tables and their data.h5 files (made by the workflow)."""
+    """World, the tracks tables and their data.h5 files (made by the workflow): ``pre`` and ``held``
+    (the human tracks split in two) and ``mouse`` (every mouse track)."""
     world = WORK / "world"
-    if not (world / "human.fa").is_file():
-        sh([sys.executable, "-m", "enformer_lite.cli", "simulate", "--size", "demo", "--seed", str(seed),
-            "--genomes", "human", "--outdir", str(world)], ROOT)
+    for genome in ("human", "mouse"):
+        if not (world / f"{genome}.fa").is_file():
+            sh([sys.executable, "-m", "enformer_lite.cli", "simulate", "--size", "demo", "--seed", str(seed),
+                "--genomes", genome, "--outdir", str(world)], ROOT)
     table = pd.read_csv(world / "human" / "tracks.tsv", sep="\t", dtype=str, keep_default_na=False)
     table["strand_pair"] = table["strand_pair"].astype(int)
     table.index = table["index"].astype(int)
@@ -87,11 +91,16 @@ def prepare(seed: int) -> dict[str, Path]:
     for name, ids in (("pre", PRETRAIN_TRACKS), ("held", list(HELD_OUT))):
         subset_table(table, ids).to_csv(WORK / f"{name}.tsv", sep="\t", index=False)
         config["genomes"][name] = {**genome, "tracks": str(WORK / f"{name}.tsv")}
+    config["genomes"]["mouse"] = {"fasta": str(world / "mouse.fa"), "tracks": str(world / "mouse" / "tracks.tsv"),
+                                  "splits": {"valid": ["chr2"], "test": ["chr3"]}}
     (WORK / "config.yaml").write_text(yaml.safe_dump(config))
     sh(["snakemake", "--cores", "2", "--configfile", str(WORK / "config.yaml"), "--directory", str(WORK),
-        "--snakefile", str(ROOT / "Snakefile"), "results/pre/data.h5", "results/held/data.h5"], ROOT)
+        "--snakefile", str(ROOT / "Snakefile"), "results/pre/data.h5", "results/held/data.h5", "results/mouse/data.h5"],
+       ROOT)
     return {"pre": WORK / "results/pre/data.h5", "held": WORK / "results/held/data.h5",
-            "genes": world / "human" / "genes.bed", "truth": world / "human" / "truth" / "genes.tsv"}
+            "mouse": WORK / "results/mouse/data.h5",
+            "genes": world / "human" / "genes.bed", "truth": world / "human" / "truth" / "genes.tsv",
+            "mouse_genes": world / "mouse" / "genes.bed", "mouse_truth": world / "mouse" / "truth" / "genes.tsv"}
 
 
 def timed_train(name: str, data: dict[str, Any], model: dict[str, Any], settings: dict[str, Any],
@@ -113,24 +122,51 @@ def pearson(x: np.ndarray, y: np.ndarray) -> float:
     return float(np.corrcoef(x, y)[0, 1]) if len(x) > 2 else float("nan")
 
 
-def score(checkpoint: Path, files: dict[str, Path]) -> dict[str, Any]:
-    """r over held-out (gene, CAGE track) pairs of the test chromosome, and the noise ceiling on them."""
-    tss = evaluate(checkpoint, files["held"], "held", files["genes"], EvalConfig.from_dict({"batch_size": 8})).tss
-    truth = pd.read_csv(files["truth"], sep="\t").set_index("gene")
-    expected = np.array([truth.loc[g, f"cage_{HELD_OUT[t]}"] for g, t in zip(tss["gene_id"], tss["track_id"])])
+def score(checkpoint: Path, data: Path, head: str, genes: Path, truth_path: Path) -> dict[str, Any]:
+    """r over the (gene, CAGE track) pairs of the test chromosome, and the noise ceiling on them."""
+    tss = evaluate(checkpoint, data, head, genes, EvalConfig.from_dict({"batch_size": 8})).tss
+    tss = tss[tss["track_id"].str.startswith("CAGE_")]
+    truth = pd.read_csv(truth_path, sep="\t").set_index("gene")
+    cells = tss["track_id"].str.replace(r"^CAGE_|_plus$|_minus$", "", regex=True)
+    expected = np.array([truth.loc[g, f"cage_{c}"] for g, c in zip(tss["gene_id"], cells)])
     obs, pred = np.log1p(tss["observed_counts"].to_numpy(float)), np.log1p(tss["predicted_counts"].to_numpy(float))
     return {"pairs": len(tss), "genes": int(tss["gene_id"].nunique()), "r_observed": pearson(pred, obs),
-            "r_expected": pearson(pred, np.log1p(expected)), "ceiling": pearson(obs, np.log1p(expected))}
+            "r_expected": pearson(pred, np.log1p(expected)), "ceiling": pearson(obs, np.log1p(expected)),
+            "table": pd.DataFrame({"gene": tss["gene_id"].to_numpy(), "track": tss["track_id"].to_numpy(),
+                                   "observed": obs, "predicted": pred})}
+
+
+def bootstrap_gain(tuned: pd.DataFrame, scratch: pd.DataFrame, draws: int = 2000, seed: int = 0) -> dict[str, float]:
+    """r(tuned, observed) − r(scratch, observed) with a 95 % interval over genes resampled with replacement
+    (the same draw for both runs; a gene's CAGE tracks stay together)."""
+    a, b = (t.set_index(["gene", "track"]).sort_index() for t in (tuned, scratch))
+    genes = a.index.get_level_values(0).unique().to_numpy()
+    rng = np.random.default_rng(seed)
+
+    def gain(chosen: np.ndarray) -> float:
+        x, y = a.loc[list(chosen)], b.loc[list(chosen)]
+        return pearson(x["predicted"].to_numpy(), x["observed"].to_numpy()) - pearson(y["predicted"].to_numpy(),
+                                                                                     y["observed"].to_numpy())
+
+    samples = np.array([gain(rng.choice(genes, size=len(genes))) for _ in range(draws)])
+    low, high = np.nanpercentile(samples, [2.5, 97.5])
+    return {"gain": gain(genes), "ci95_low": float(low), "ci95_high": float(high), "genes": int(len(genes))}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pretrain-steps", type=int, default=1000)
+    parser.add_argument("--pretrain-steps", type=int, default=2000)
     parser.add_argument("--steps", type=int, default=200, help="steps of every held-out run (scratch and fine-tuning)")
+    parser.add_argument("--lr", type=float, default=6e-3, help="peak learning rate of every run")
+    parser.add_argument("--transfer", choices=("tracks", "organism"), default="organism",
+                        help="fine-tune on the held-out human CAGE tracks, or on every mouse track")
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--precision", default="bf16-mixed",
+                        help="Lightning precision of every run (the recorded runs: bf16-mixed on this AVX-512-BF16 CPU)")
     parser.add_argument("--modes", nargs="+", default=list(DEFAULT_MODES), choices=MODES)
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "transfer.json")
+    parser.add_argument("--out", type=Path, help="default: bench/results/transfer_<transfer>.json")
     args = parser.parse_args()
+    args.out = args.out or ROOT / "bench" / "results" / f"transfer_{args.transfer}.json"
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     for name in ("lightning", "lightning.pytorch", "enformer_lite"):
         logging.getLogger(name).setLevel(logging.WARNING)
@@ -138,18 +174,27 @@ def main() -> None:
     began = time.perf_counter()
     files = prepare(args.seed)
     log.info("data ready after %.0f s", time.perf_counter() - began)
-    base = {"batch_size": 4, "lr": 2e-3, "warmup_steps": 20, "limit_val_batches": 8, "progress_bar": False,
-            "log_per_track": False, "seed": args.seed}
+    base = {"batch_size": 4, "lr": args.lr, "warmup_steps": 20, "limit_val_batches": 8, "progress_bar": False,
+            "log_per_track": False, "seed": args.seed,
+            "trainer": {"precision": args.precision}}
     tiny = {"preset": "tiny", "dropout": 0.1}
-    pretrained, per_step = timed_train("pretrained", {"human": files["pre"]}, tiny,
+    tag = f"lr{args.lr:g}"
+    pretrained, per_step = timed_train(f"pretrained-{args.pretrain_steps}-{tag}", {"human": files["pre"]}, tiny,
                                        {**base, "max_steps": args.pretrain_steps, "val_check_interval": args.pretrain_steps})
     log.info("pretrained %d steps (%.2f s/step)", args.pretrain_steps, per_step)
     source = {"pretrained": str(pretrained / "best.ckpt")}
-    held = {"held": files["held"]}
+    target = "held" if args.transfer == "tracks" else "mouse"
+    held = {target: files[target]}
+    genes, truth = (files["genes"], files["truth"]) if target == "held" else (files["mouse_genes"], files["mouse_truth"])
     steps = {**base, "max_steps": args.steps, "val_check_interval": args.steps}
     results: dict[str, Any] = {"settings": {**vars(args), "out": str(args.out), "windows": WINDOWS, "train": base,
-                                            "pretrain_tracks": PRETRAIN_TRACKS, "held_out_tracks": list(HELD_OUT)}}
-    results["pretrain"] = {"steps": args.pretrain_steps, "seconds_per_step": per_step}
+                                            "pretrain_tracks": PRETRAIN_TRACKS,
+                                            "fine_tune_tracks": list(HELD_OUT) if target == "held" else "mouse: all"}}
+    own = score(pretrained / "best.ckpt", files["pre"], "human", files["genes"], files["truth"])
+    own.pop("table")
+    results["pretrain"] = {"steps": args.pretrain_steps, "seconds_per_step": per_step, "own_cage": own}
+    log.info("pretrained model on its own CAGE tracks: %s", results["pretrain"]["own_cage"])
+    tables: dict[str, pd.DataFrame] = {}
     for mode in args.modes:
         embeddings = None
         if mode == "head":
@@ -157,18 +202,23 @@ def main() -> None:
             from enformer_lite.model.pretrained import read_pretrained
             from enformer_lite.inference.embeddings import write_embeddings
 
-            embeddings = {"held": WORK / "embeddings.h5"}
-            if not embeddings["held"].is_file():
+            embeddings = {target: WORK / f"embeddings-{target}-{args.pretrain_steps}-{tag}.h5"}
+            if not embeddings[target].is_file():
                 started = time.perf_counter()
                 model = read_pretrained(source["pretrained"])
                 trunk = build_model(model.config)
                 trunk.load_state_dict(model.state_dict)
-                write_embeddings(trunk, files["held"], embeddings["held"], source["pretrained"], batch_size=8)
+                write_embeddings(trunk, files[target], embeddings[target], source["pretrained"], batch_size=8)
                 results["embedding_seconds"] = time.perf_counter() - started
         model = tiny if mode == "scratch" else source
         extra = {} if mode == "scratch" else {"finetune": mode, "trunk_lr_ratio": 0.1}
-        out, per_step = timed_train(mode, held, model, {**steps, **extra}, embeddings)
-        results[mode] = {**score(out / "best.ckpt", files), "seconds_per_step": per_step}
+        name = f"{target}-{mode}-{args.steps}-{tag}" + ("" if mode == "scratch" else f"-from{args.pretrain_steps}")
+        out, per_step = timed_train(name, held, model, {**steps, **extra}, embeddings)
+        scored = score(out / "best.ckpt", files[target], target, genes, truth)
+        tables[mode] = scored.pop("table")
+        results[mode] = {**scored, "seconds_per_step": per_step}
+        if mode != "scratch" and "scratch" in tables:
+            results[mode]["gain_over_scratch"] = bootstrap_gain(tables[mode], tables["scratch"])
         log.info("%s: %s", mode, results[mode])
     results["seconds"] = time.perf_counter() - began
     args.out.write_text(json.dumps(results, indent=2) + "\n")
