@@ -268,30 +268,40 @@ def test_relative_attention_equals_plain_formula() -> None:
     torch.testing.assert_close(relative_attention(qc, qp, k, v, rk), logits.softmax(-1) @ v)
 
 
-@pytest.mark.parametrize("training", [True, False])
-@pytest.mark.parametrize(("kernel", "dilation"), [(1, 1), (5, 1), (3, 4)])
-def test_conv_block_equals_batchnorm_gelu_conv(training: bool, kernel: int, dilation: int) -> None:
-    """The fused block (folded GELU scale, recomputation in backward) against nn layers in sequence."""
+def conv_block_pair(c_in: int, c_out: int, kernel: int, dilation: int, training: bool) -> tuple[ConvBlock, ConvBlock]:
+    """A fused ConvBlock with random BatchNorm state and a copy to run as nn layers in sequence
+    (:func:`unfused`); the copy's momentum 1 matches the block's zero-debiased first update."""
     import copy
 
-    torch.manual_seed(6)
-    block = ConvBlock(6, 7, kernel, dilation)
+    block = ConvBlock(c_in, c_out, kernel, dilation)
     with torch.no_grad():
-        block.norm.weight.normal_()
+        block.norm.weight.uniform_(0.5, 1.5)
         block.norm.bias.normal_()
         block.norm.running_mean.normal_()
         block.norm.running_var.uniform_(0.5, 2.0)
     ref = copy.deepcopy(block)
-    ref.norm.momentum = 1.0  # the block's zero-debiased average takes its first batch whole
-    block.train(training)
-    ref.train(training)
+    ref.norm.momentum = 1.0
+    return block.train(training), ref.train(training)
+
+
+def unfused(ref: ConvBlock, x: torch.Tensor) -> torch.Tensor:
+    """BatchNorm -> GELU (sigmoid approximation) -> Conv1d with the block's own layers."""
+    normed = ref.norm(x)
+    return ref.conv(normed * torch.sigmoid(1.702 * normed))
+
+
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize(("kernel", "dilation"), [(1, 1), (5, 1), (3, 4)])
+def test_conv_block_equals_batchnorm_gelu_conv(training: bool, kernel: int, dilation: int) -> None:
+    """The fused block (folded GELU scale, recomputation in backward) against nn layers in sequence."""
+    torch.manual_seed(6)
+    block, ref = conv_block_pair(6, 7, kernel, dilation, training)
     x = torch.randn(3, 6, 40, requires_grad=True)
     x_ref = x.detach().clone().requires_grad_(True)
     weights = torch.randn(3, 7, 40)
     y = block(x)
     (y * weights).sum().backward()
-    normed = ref.norm(x_ref)
-    y_ref = ref.conv(normed * torch.sigmoid(1.702 * normed))
+    y_ref = unfused(ref, x_ref)
     (y_ref * weights).sum().backward()
     torch.testing.assert_close(y, y_ref, rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(x.grad, x_ref.grad, rtol=1e-4, atol=1e-5)

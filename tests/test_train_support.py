@@ -113,3 +113,20 @@ class TinyModel(nn.Module):
         crop = (h.shape[-1] - self.target_length) // 2
         h = h[..., crop : crop + self.target_length].transpose(1, 2)
         return nn.functional.softplus(self.heads[head](h))
+
+
+def held_out_pearson(checkpoint: Path, data: Path, head: str = "human") -> list[float]:
+    """Per-track Pearson r of a checkpoint's predictions against the targets over every bin of the
+    ``test`` windows of ``data`` (N windows × bins pooled per track)."""
+    from scipy import stats
+
+    from enformer_lite.inference.checkpoint import load_checkpoint
+
+    model, _ = load_checkpoint(checkpoint)
+    with h5py.File(data) as h5:
+        rows = np.flatnonzero(h5["windows"]["split"][:] == b"test")
+        codes, targets = h5["sequence"][rows.tolist()], h5["targets"][rows.tolist()].astype(np.float32)
+    x = torch.from_numpy(np.concatenate([np.eye(4, dtype=np.float32), np.zeros((1, 4), np.float32)])[codes])
+    with torch.no_grad():
+        pred = model.eval()(x, head=head).numpy()
+    return [float(stats.pearsonr(pred[..., t].ravel(), targets[..., t].ravel()).statistic) for t in range(targets.shape[-1])]

@@ -56,6 +56,11 @@ class _RelativeAttention(torch.autograd.Function):
     attention does), so the memory kept per layer is O(T) plus a 1-byte dropout mask, and the
     transient buffers are a few (N, rows, T) blocks. Inputs are flattened heads: qc, qp, k (N, T, K),
     v (N, T, V), rk (N, 2T-1, K). Computed in float32 (float64 for float64 inputs), autocast off.
+
+    Under bf16 autocast the projections hand in bf16 tensors: they are cast up once (O(T) each; the
+    float32 copies are what backward keeps), the (rows, T) logits, softmax and the row sums of
+    backward stay float32, and the output and the gradients go back in the inputs' dtypes, so the
+    surrounding autocast graph sees bf16 as from any autocast op (tests/test_bf16.py).
     """
 
     @staticmethod

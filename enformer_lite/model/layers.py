@@ -16,6 +16,27 @@ def _autocast_enabled(device_type: str) -> bool:
         return torch.is_autocast_enabled() or torch.is_autocast_cpu_enabled()
 
 
+def _compute_dtype(x: torch.Tensor) -> torch.dtype:
+    """dtype of the matrix products on ``x``: the autocast dtype for a float32 ``x`` under autocast (as
+    autocast casts only float32), else ``x``'s own."""
+    device = x.device.type
+    if x.dtype == torch.float32 and _autocast_enabled(device):
+        try:
+            return torch.get_autocast_dtype(device)
+        except AttributeError:  # torch < 2.4
+            return torch.get_autocast_cpu_dtype() if device == "cpu" else torch.get_autocast_gpu_dtype()
+    return x.dtype
+
+
+def _fusable(x: torch.Tensor) -> bool:
+    """Whether the hand-written autograd functions take ``x``: float32 input, or a 16-bit float input
+    under autocast (they then run the products in the autocast dtype and keep statistics in float32)."""
+    if not torch.is_grad_enabled():
+        return False
+    low = x.dtype in (torch.bfloat16, torch.float16) and _autocast_enabled(x.device.type)
+    return x.dtype == torch.float32 or low
+
+
 def gelu(x: torch.Tensor) -> torch.Tensor:
     """GELU in the sigmoid approximation used by Enformer: x * sigmoid(1.702 x); any shape.
 
@@ -30,6 +51,12 @@ class _NormActConv(torch.autograd.Function):
     The BatchNorm output and the SiLU output, each as large as ``x``, are recomputed in backward
     from the saved batch statistics instead of being stored: two fewer full-length tensors per
     block, at the price of one elementwise pass. Batch norm arguments are already scaled.
+
+    Mixed precision: autocast is switched off inside and the casts are explicit. The batch norm
+    runs on ``x`` in its own dtype with float32 parameters, so its statistics (batch and running)
+    are float32 even for a bfloat16 ``x``; the convolution runs in ``compute_dtype`` (the autocast
+    dtype, else ``x.dtype``) and so does the output, as autocast would give; ``x`` is saved as it
+    came (bfloat16 halves the bytes kept). Gradients come back in the dtypes of the inputs.
     """
 
     @staticmethod
@@ -47,39 +74,55 @@ class _NormActConv(torch.autograd.Function):
         eps: float,
         padding: int,
         dilation: int,
+        compute_dtype: torch.dtype | None = None,
     ) -> torch.Tensor:
-        z, mean, invstd = torch.native_batch_norm(
-            x, norm_weight, norm_bias, running_mean, running_var, training, momentum, eps
-        )
-        out = F.conv1d(F.silu(z, inplace=True), conv_weight, conv_bias, padding=padding, dilation=dilation)
+        cd = compute_dtype or x.dtype
+        with torch.autocast(x.device.type, enabled=False):
+            z, mean, invstd = torch.native_batch_norm(
+                x, norm_weight, norm_bias, running_mean, running_var, training, momentum, eps
+            )
+            out = F.conv1d(
+                F.silu(z, inplace=True).to(cd), conv_weight.to(cd), None if conv_bias is None else conv_bias.to(cd),
+                padding=padding, dilation=dilation,
+            )
         del z
         if not training:  # eval mode: normalise with the running statistics
             mean, invstd = running_mean.clone(), torch.rsqrt(running_var + eps)
         ctx.save_for_backward(x, norm_weight, norm_bias, conv_weight, mean, invstd)
-        ctx.conf = (conv_bias is not None, training, eps, padding, dilation)
+        ctx.conf = (conv_bias is not None, training, eps, padding, dilation, cd)
         return out
 
     @staticmethod
     def backward(ctx: torch.autograd.function.FunctionCtx, grad_out: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
         x, norm_weight, norm_bias, conv_weight, mean, invstd = ctx.saved_tensors
-        has_bias, training, eps, padding, dilation = ctx.conf
+        has_bias, training, eps, padding, dilation, cd = ctx.conf
         shape = (1, -1, 1)
-        z = torch.addcmul(norm_bias.view(shape), x - mean.view(shape), (invstd * norm_weight).view(shape))
-        grad_u, grad_cw, grad_cb = torch.ops.aten.convolution_backward(
-            grad_out, F.silu(z), conv_weight, [conv_weight.shape[0]] if has_bias else None,
-            [1], [padding], [dilation], False, [0], 1, [True, True, has_bias],
-        )
-        grad_z = torch.ops.aten.silu_backward(grad_u, z)
-        del z, grad_u
-        if training:
-            grad_x, grad_nw, grad_nb = torch.ops.aten.native_batch_norm_backward(
-                grad_z, x, norm_weight, None, None, mean, invstd, True, eps, [True, True, True]
+        with torch.autocast(x.device.type, enabled=False):
+            scale = (invstd * norm_weight).view(shape)
+            if x.dtype == mean.dtype:
+                z = torch.addcmul(norm_bias.view(shape), x - mean.view(shape), scale)
+            else:  # bfloat16 x, float32 statistics: batch norm's own mixed-dtype kernel (float32 inside, one pass)
+                z = torch.native_batch_norm(
+                    x, norm_weight, norm_bias, mean, invstd.pow(-2) - eps, False, 0.0, eps
+                )[0]
+            grad_u, grad_cw, grad_cb = torch.ops.aten.convolution_backward(
+                grad_out.to(cd), F.silu(z).to(cd), conv_weight.to(cd), [conv_weight.shape[0]] if has_bias else None,
+                [1], [padding], [dilation], False, [0], 1, [True, True, has_bias],
             )
-        else:  # affine map with fixed statistics
-            grad_nb = grad_z.sum(dim=(0, 2))
-            grad_nw = (grad_z * (x - mean.view(shape))).sum(dim=(0, 2)) * invstd
-            grad_x = grad_z * (invstd * norm_weight).view(shape)
-        return grad_x, grad_nw, grad_nb, grad_cw, grad_cb, None, None, None, None, None, None, None
+            grad_z = torch.ops.aten.silu_backward(grad_u.to(z.dtype), z)
+            del z, grad_u
+            if training:
+                grad_x, grad_nw, grad_nb = torch.ops.aten.native_batch_norm_backward(
+                    grad_z, x, norm_weight, None, None, mean, invstd, True, eps, [True, True, True]
+                )
+            else:  # affine map with fixed statistics
+                acc = norm_weight.dtype
+                grad_nb = grad_z.sum(dim=(0, 2), dtype=acc)
+                grad_nw = (grad_z * (x - mean.view(shape).to(x.dtype))).sum(dim=(0, 2), dtype=acc) * invstd
+                grad_x = (grad_z * scale.to(grad_z.dtype)).to(x.dtype)
+        grad_cw = grad_cw.to(conv_weight.dtype)
+        grad_cb = grad_cb.to(conv_weight.dtype) if has_bias else None
+        return grad_x, grad_nw, grad_nb, grad_cw, grad_cb, None, None, None, None, None, None, None, None
 
 
 class ConvBlock(nn.Module):
@@ -115,10 +158,10 @@ class ConvBlock(nn.Module):
         conv_weight = conv.weight / _GELU_SLOPE
         dilation = conv.dilation[0]
         padding = dilation * (conv.kernel_size[0] // 2)
-        if torch.is_grad_enabled() and x.dtype == torch.float32 and not _autocast_enabled(x.device.type):
+        if _fusable(x):
             return _NormActConv.apply(
                 x, norm_weight, norm_bias, conv_weight, conv.bias, bn.running_mean, bn.running_var,
-                training, momentum or 0.0, bn.eps, padding, dilation,
+                training, momentum or 0.0, bn.eps, padding, dilation, _compute_dtype(x),
             )
         z = F.batch_norm(x, bn.running_mean, bn.running_var, norm_weight, norm_bias, training, momentum or 0.0, bn.eps)
         # SiLU in place: batch norm's backward does not read its output, so one full-length buffer suffices.
@@ -131,7 +174,10 @@ class ConvBlock(nn.Module):
         statistics are updated with the global ones, and every process normalises alike."""
         bn, conv = self.norm, self.conv
         channels = x.shape[1]
-        local = torch.cat([x.sum(dim=(0, 2)), (x * x).sum(dim=(0, 2)), x.new_full((1,), x.shape[0] * x.shape[2])])
+        # Sums in float32 at least: bf16 sums of squares would lose the variance.
+        xs = x if x.dtype in (torch.float32, torch.float64) else x.float()
+        local = torch.cat([xs.sum(dim=(0, 2)), (xs * xs).sum(dim=(0, 2)), xs.new_full((1,), x.shape[0] * x.shape[2])])
+        del xs
         total = _AllReduceSum.apply(local.float())
         count = total[-1]
         mean = total[:channels] / count
@@ -192,31 +238,44 @@ class _PairSoftmaxPool(torch.autograd.Function):
 
     Written out by hand so that backward writes the input gradient of both pair members in one
     pass (autograd through two strided slices would zero-fill and copy a full-length buffer twice).
-    Saves the pair difference and the gate, each (B, C, L).
+    Saves the pair difference and the gate, each (B, C, L). Mixed precision: with autocast on, the
+    input is cast to the autocast dtype and everything runs there (autocast off inside, explicit
+    casts), as autocast's own matmul would; the gradients come back in the inputs' dtypes.
     """
 
     @staticmethod
-    def forward(ctx: torch.autograd.function.FunctionCtx, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
-        pairs = x.unflatten(-1, (-1, 2))
-        second = pairs[..., 1]
-        diff = pairs[..., 0] - second
-        gate = torch.matmul(weight, diff).sigmoid_()
+    def forward(  # type: ignore[override]
+        ctx: torch.autograd.function.FunctionCtx, x: torch.Tensor, weight: torch.Tensor,
+        compute_dtype: torch.dtype | None = None,
+    ) -> torch.Tensor:
+        ctx.dtypes = (x.dtype, weight.dtype)
+        cd = compute_dtype or x.dtype
+        with torch.autocast(x.device.type, enabled=False):
+            x, weight = x.to(cd), weight.to(cd)
+            pairs = x.unflatten(-1, (-1, 2))
+            second = pairs[..., 1]
+            diff = pairs[..., 0] - second
+            gate = torch.matmul(weight, diff).sigmoid_()
+            out = torch.addcmul(second, diff, gate)
         ctx.save_for_backward(diff, gate, weight)
-        return torch.addcmul(second, diff, gate)
+        return out
 
     @staticmethod
-    def backward(ctx: torch.autograd.function.FunctionCtx, grad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def backward(ctx: torch.autograd.function.FunctionCtx, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
         diff, gate, weight = ctx.saved_tensors
-        # d out / d logits = grad * diff * gate * (1 - gate)
-        grad_logits = grad * diff * gate * (1.0 - gate)
-        grad_weight = torch.matmul(grad_logits, diff.transpose(-1, -2)).sum(dim=0)
-        grad_diff = torch.matmul(weight.t(), grad_logits).addcmul_(grad, gate)
-        grad_x = grad.new_empty(*grad.shape[:-1], 2 * grad.shape[-1])
-        pairs = grad_x.unflatten(-1, (-1, 2))
-        pairs[..., 0] = grad_diff
-        torch.sub(grad, grad_diff, out=grad_diff)
-        pairs[..., 1] = grad_diff
-        return grad_x, grad_weight
+        x_dtype, weight_dtype = ctx.dtypes
+        with torch.autocast(grad.device.type, enabled=False):
+            grad = grad.to(diff.dtype)
+            # d out / d logits = grad * diff * gate * (1 - gate)
+            grad_logits = grad * diff * gate * (1.0 - gate)
+            grad_weight = torch.matmul(grad_logits, diff.transpose(-1, -2)).sum(dim=0, dtype=weight_dtype)
+            grad_diff = torch.matmul(weight.t(), grad_logits).addcmul_(grad, gate)
+            grad_x = grad.new_empty(*grad.shape[:-1], 2 * grad.shape[-1], dtype=x_dtype)
+            pairs = grad_x.unflatten(-1, (-1, 2))
+            pairs[..., 0] = grad_diff
+            torch.sub(grad, grad_diff, out=grad_diff)
+            pairs[..., 1] = grad_diff
+        return grad_x, grad_weight, None
 
 
 class SoftmaxPool1d(nn.Module):
@@ -239,8 +298,8 @@ class SoftmaxPool1d(nn.Module):
         if x.shape[-1] % 2:
             raise ValueError(f"softmax pooling needs an even length, got {x.shape[-1]}")
         weight = self.logits.weight[:, :, 0]
-        if torch.is_grad_enabled() and x.dtype == torch.float32 and not _autocast_enabled(x.device.type):
-            return _PairSoftmaxPool.apply(x, weight)
+        if _fusable(x):
+            return _PairSoftmaxPool.apply(x, weight, _compute_dtype(x))
         pairs = x.unflatten(-1, (-1, 2))
         second = pairs[..., 1]
         diff = pairs[..., 0] - second

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import torch
 from torch import nn
 
@@ -9,6 +11,8 @@ from enformer_lite.model.attention import TransformerBlock
 from enformer_lite.model.config import ModelConfig
 from enformer_lite.model.layers import ConvBlock, DilatedResidualBlock, Stem, TowerBlock, gelu
 from enformer_lite.model.init import tf_init_
+
+_log = logging.getLogger(__name__)
 
 STEM_KERNEL = 15
 TOWER_KERNEL = 5
@@ -162,3 +166,34 @@ def build_model(cfg: ModelConfig) -> EnformerLite:
     """A freshly initialised :class:`EnformerLite` for ``cfg``, drawn as the published TF code draws it
     (:func:`~enformer_lite.model.init.tf_init_`)."""
     return tf_init_(EnformerLite(cfg))
+
+
+def compile_trunk(model: EnformerLite) -> bool:
+    """Run ``model.trunk`` through ``torch.compile`` (inductor) from now on; True if compiled.
+
+    The compiled trunk serves training, validation and inference alike (the heads stay eager). Any
+    failure, at ``torch.compile`` itself or at a call (where inductor builds its kernels: a missing
+    C++ compiler, an unsupported op), logs a warning and the model goes back to eager for good; an
+    error that the eager trunk raises too (a bad input) propagates as it would without compilation.
+    Parameters and ``state_dict`` are untouched: only the instance's ``trunk`` is replaced (a deep
+    copy keeps the compiled trunk, bound to the copy).
+    """
+    import types
+
+    try:
+        compiled = torch.compile(EnformerLite.trunk)
+    except Exception as err:  # noqa: BLE001 - any failure means: stay eager
+        _log.warning("torch.compile failed (%s: %s); the model runs eagerly", type(err).__name__, err)
+        return False
+
+    def trunk(self: EnformerLite, *args: object, **kwargs: object) -> object:
+        try:
+            return compiled(self, *args, **kwargs)
+        except Exception as err:  # noqa: BLE001
+            out = EnformerLite.trunk(self, *args, **kwargs)  # a bad input raises here, as without compilation
+            _log.warning("the compiled trunk failed (%s: %s); falling back to eager", type(err).__name__, err)
+            self.__dict__.pop("trunk", None)
+            return out
+
+    model.trunk = types.MethodType(trunk, model)  # type: ignore[method-assign]
+    return True

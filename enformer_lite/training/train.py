@@ -223,8 +223,12 @@ def publish(run_dir: Path, outdir: Path, fresh_lora: FinetuneSetup | None = None
         metrics.to_csv(tmp, index=False)
 
 
-def build_trainer(cfg: TrainConfig, run_dir: Path, n_organisms: int, callbacks: Sequence[Callback] = ()) -> L.Trainer:
-    """Lightning Trainer with the resume and best checkpoints, CSV log and progress bar of a run."""
+def build_trainer(
+    cfg: TrainConfig, run_dir: Path, n_organisms: int, callbacks: Sequence[Callback] = (),
+    window_length: int | None = None,
+) -> L.Trainer:
+    """Lightning Trainer with the resume and best checkpoints, CSV log and progress bar of a run
+    (``window_length``, the shortest training window, informs ``precision: auto``)."""
     monitor, mode = MONITORS[cfg.monitor]
     best = ModelCheckpoint(
         dirpath=run_dir / CHECKPOINTS, filename="best", monitor=monitor, mode=mode, save_top_k=1,
@@ -248,7 +252,7 @@ def build_trainer(cfg: TrainConfig, run_dir: Path, n_organisms: int, callbacks: 
         devices=hw.devices,
         strategy=strategy,
         num_nodes=hw.num_nodes,
-        precision=hw.resolved_precision(),
+        precision=hw.resolved_precision(window_length),
         max_steps=cfg.max_steps,
         max_epochs=-1,
         # Validation every val_check_interval steps counted across epochs (an epoch is one pass
@@ -316,6 +320,11 @@ def train(
         means = {name: target_means(meta, split_indices(meta.path, "train")) for name, meta in metas.items()}
         initialised = init_output_bias(model, means)
         log.info("output bias set to the mean training target for head(s): %s", ", ".join(initialised) or "none")
+    if cfg.trainer.resolved_compile():
+        from enformer_lite.model.network import EnformerLite, compile_trunk
+
+        if isinstance(model, EnformerLite):  # training and validation steps run the compiled trunk
+            log.info("torch.compile of the trunk: %s", "on" if compile_trunk(model) else "failed, eager")
     data_meta = {name: meta.to_dict() for name, meta in metas.items()}
     for name, rows in exclude.items():
         data_meta[name]["excluded_rows"] = sorted(int(r) for r in rows)
@@ -337,7 +346,7 @@ def train(
             remove_stale_temporaries(run_dir, {FINGERPRINT})
             remove_stale_temporaries(run_dir / CHECKPOINTS)
         resume = prepare_run_dir(run_dir, run_fingerprint(metas, model_params, cfg))
-        trainer = build_trainer(cfg, run_dir, len(metas), callbacks)
+        trainer = build_trainer(cfg, run_dir, len(metas), callbacks, min(m.window_length for m in metas.values()))
         try:
             with warnings.catch_warnings():
                 # Lightning cannot see that the data module restores the position (it is not the loader's state).
