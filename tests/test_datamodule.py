@@ -182,3 +182,14 @@ def test_validation_sample_is_fixed_and_spread_over_the_split() -> None:
     assert sample.tolist() == [100, 133, 166, 199]
     assert evenly_spaced(rows, 0.1, 2, 1).tolist() == np.unique(np.linspace(100, 199, 10).round()).astype(int).tolist()
     assert evenly_spaced(rows, 1.0, 2, 1) is rows and len(evenly_spaced(rows, 1000, 2, 1)) == 100
+
+
+def test_every_ddp_rank_gets_its_validation_batches(two_organisms: dict[str, Path]) -> None:
+    """An int limit_val_batches counts batches per process: with 2 ranks each rank's loader has them."""
+    from types import SimpleNamespace
+
+    for rank in (0, 1):  # human has 3 validation windows; one batch of 1 per rank needs 2 of them
+        dm = EnformerDataModule({"human": two_organisms["human"]}, batch_size=1, val_limit=1)
+        dm.trainer = SimpleNamespace(global_rank=rank, world_size=2, max_steps=-1)
+        dm.setup("fit")
+        assert len(dm.val_dataloader()) == 1, rank

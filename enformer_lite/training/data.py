@@ -149,7 +149,7 @@ class EnformerDataModule(L.LightningDataModule):
             indices = split_indices(meta.path, split)
             if split != "train" and name in self.exclude:
                 indices = np.setdiff1d(indices, self.exclude[name])
-            indices = evenly_spaced(indices, limit, self.eval_batch_size, len(self.paths))
+            indices = evenly_spaced(indices, limit, self.eval_batch_size, len(self.paths), self._rank_world()[1])
             log.info("%s: %d %s windows", meta.path, len(indices), split)
             if name in self.embeddings:
                 parts.append(EmbeddingDataset(meta, indices, name, self.embeddings[name]))
