@@ -33,6 +33,7 @@ def read_scored(path: str | os.PathLike[str], top_genes: int) -> pd.DataFrame:
     """Scored alleles of a variant score file (chrom, pos, id, ref, alt) with ``top_genes``
     (``gene:delta;...`` by |delta summed over gene tracks|, ``.`` when none) and, for a calibrated
     file, ``Q_<SCORE>`` / ``Q_<SCORE>_track`` (the track of largest |quantile|)."""
+    from enformer_lite.variants.outputs import largest_by_magnitude
     from enformer_lite.variants.store import file_tracks, open_scores, read_table
 
     with open_scores(path) as handle:
@@ -40,14 +41,12 @@ def read_scored(path: str | os.PathLike[str], top_genes: int) -> pd.DataFrame:
         genes = read_table(handle["genes"], columns=["allele", "gene_id"])
         delta = handle["gene_scores/delta"][:]
         quantiles = {name: handle[f"quantiles/{name}"][:] for name in handle.get("quantiles", {})}
-        tracks = [t.id for t in file_tracks(handle)] if quantiles else []
+        tracks = np.array([t.id for t in file_tracks(handle)], dtype=object)
+    unflipped = np.zeros(len(alleles), dtype=bool)  # the table is in the scored orientation
     for name, values in quantiles.items():
-        finite = np.where(np.isfinite(values), np.abs(values), -1.0)
-        best = finite.argmax(axis=1) if values.size else np.zeros(len(alleles), dtype=int)
-        rows = np.arange(len(alleles))
-        alleles[f"Q_{name}"] = values[rows, best] if values.size else np.nan
-        alleles[f"Q_{name}_track"] = [tracks[i] if finite[r, i] >= 0 else "." for r, i in zip(rows, best)] \
-            if values.size else "."
+        value, track = largest_by_magnitude(values, tracks, unflipped, skip_nan=True)
+        alleles[f"Q_{name}"] = value
+        alleles[f"Q_{name}_track"] = np.where(np.isnan(value), ".", track)
     text = ["."] * len(alleles)
     if len(genes) and top_genes:
         # NaN: a stranded track of the other strand (no score), so NaN-sums

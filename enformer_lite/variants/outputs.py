@@ -171,7 +171,7 @@ def write_skipped(handle: h5py.File, path: Path) -> None:
             frame.to_csv(out, sep="\t", index=False, header=False)
 
 
-def _largest(
+def largest_by_magnitude(
     values: np.ndarray, track_ids: np.ndarray, flipped: np.ndarray, skip_nan: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per row of (n, T) ``values``: the value of largest |value|, back in the VCF's REF → ALT orientation
@@ -192,8 +192,8 @@ def _allele_rows(handle: h5py.File) -> Iterator[dict[str, np.ndarray]]:
     names = quantile_names(handle)
     for start, stop in iter_blocks(handle, "alleles"):
         flipped = handle["alleles/flipped"][start:stop].astype(bool)
-        value, track = _largest(handle["scores/SAD"][start:stop], track_ids, flipped)
-        best_q = [_largest(handle[f"quantiles/{name}"][start:stop], track_ids, flipped, skip_nan=True) for name in names]
+        value, track = largest_by_magnitude(handle["scores/SAD"][start:stop], track_ids, flipped)
+        best_q = [largest_by_magnitude(handle[f"quantiles/{name}"][start:stop], track_ids, flipped, skip_nan=True) for name in names]
         n = stop - start
         yield {
             "record": handle["alleles/record"][start:stop], "alt_index": handle["alleles/alt_index"][start:stop],
