@@ -47,7 +47,9 @@ import torch
 import yaml
 from scipy import stats
 
-from enformer_lite.training import EvalConfig, TrainConfig, evaluate, train
+from enformer_lite.inference.evaluate import EvalConfig, evaluate
+from enformer_lite.training.config import TrainConfig
+from enformer_lite.training.train import train
 
 log = logging.getLogger("quality")
 
@@ -98,30 +100,34 @@ def summarise(table: pd.DataFrame) -> dict[str, Any]:
     return out
 
 
-def paired_bootstrap(tables: dict[str, pd.DataFrame], group: str, draws: int, seed: int) -> dict[str, float]:
-    """r(attention, observed) - r(cnn_only, observed) over genes resampled with replacement.
+def bootstrap_difference(a: pd.DataFrame, b: pd.DataFrame, draws: int, seed: int) -> dict[str, float]:
+    """r(a, observed) - r(b, observed) over genes resampled with replacement, with a 95% interval.
 
-    Genes (not gene-track pairs) are resampled, the same draw for both models, so the interval
-    reflects how few held-out genes there are. Returns the observed difference and a 95% interval.
+    ``a`` and ``b`` hold (gene_id, track_id, predicted_counts, observed_counts) rows of the same genes.
+    Genes (not gene-track pairs) are resampled, the same draw for both, so the interval reflects how
+    few held-out genes there are.
     """
-    keyed = {}
-    for name, table in tables.items():
-        rows = table if group == "all" else table[(table["distal_share"] > 0.5) == (group == "distal_dominated")]
-        keyed[name] = rows.set_index(["gene_id", "track_id"]).sort_index()
-    genes = keyed["attention"].index.get_level_values(0).unique().to_numpy()
+    keyed = [t.set_index(["gene_id", "track_id"]).sort_index() for t in (a, b)]
+    genes = keyed[0].index.get_level_values(0).unique().to_numpy()
     rng = np.random.default_rng(seed)
 
     def diff(chosen: np.ndarray) -> float:
-        r = {}
-        for name, rows in keyed.items():
-            picked = rows.loc[list(chosen)]
-            r[name] = pearson_log1p(picked["predicted_counts"].to_numpy(float), picked["observed_counts"].to_numpy(float))
-        return r["attention"] - r["cnn_only"]
+        r = [pearson_log1p(rows.loc[list(chosen)]["predicted_counts"].to_numpy(float),
+                           rows.loc[list(chosen)]["observed_counts"].to_numpy(float)) for rows in keyed]
+        return r[0] - r[1]
 
     samples = np.array([diff(rng.choice(genes, size=len(genes), replace=True)) for _ in range(draws)])
     samples = samples[np.isfinite(samples)]
     low, high = np.percentile(samples, [2.5, 97.5])
     return {"difference": diff(genes), "ci95_low": float(low), "ci95_high": float(high), "n_genes": int(len(genes))}
+
+
+def paired_bootstrap(tables: dict[str, pd.DataFrame], group: str, draws: int, seed: int) -> dict[str, float]:
+    """:func:`bootstrap_difference` of attention minus cnn_only on one gene group."""
+    def rows(table: pd.DataFrame) -> pd.DataFrame:
+        return table if group == "all" else table[(table["distal_share"] > 0.5) == (group == "distal_dominated")]
+
+    return bootstrap_difference(rows(tables["attention"]), rows(tables["cnn_only"]), draws, seed)
 
 
 def main() -> None:

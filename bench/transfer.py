@@ -46,6 +46,7 @@ import yaml
 from enformer_lite.inference.evaluate import EvalConfig, evaluate
 from enformer_lite.training.config import TrainConfig
 from enformer_lite.training.train import train
+from quality import bootstrap_difference  # bench/ is on sys.path when run as python bench/transfer.py
 
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "bench" / "work" / "transfer"
@@ -132,25 +133,7 @@ def score(checkpoint: Path, data: Path, head: str, genes: Path, truth_path: Path
     obs, pred = np.log1p(tss["observed_counts"].to_numpy(float)), np.log1p(tss["predicted_counts"].to_numpy(float))
     return {"pairs": len(tss), "genes": int(tss["gene_id"].nunique()), "r_observed": pearson(pred, obs),
             "r_expected": pearson(pred, np.log1p(expected)), "ceiling": pearson(obs, np.log1p(expected)),
-            "table": pd.DataFrame({"gene": tss["gene_id"].to_numpy(), "track": tss["track_id"].to_numpy(),
-                                   "observed": obs, "predicted": pred})}
-
-
-def bootstrap_gain(tuned: pd.DataFrame, scratch: pd.DataFrame, draws: int = 2000, seed: int = 0) -> dict[str, float]:
-    """r(tuned, observed) − r(scratch, observed) with a 95 % interval over genes resampled with replacement
-    (the same draw for both runs; a gene's CAGE tracks stay together)."""
-    a, b = (t.set_index(["gene", "track"]).sort_index() for t in (tuned, scratch))
-    genes = a.index.get_level_values(0).unique().to_numpy()
-    rng = np.random.default_rng(seed)
-
-    def gain(chosen: np.ndarray) -> float:
-        x, y = a.loc[list(chosen)], b.loc[list(chosen)]
-        return pearson(x["predicted"].to_numpy(), x["observed"].to_numpy()) - pearson(y["predicted"].to_numpy(),
-                                                                                     y["observed"].to_numpy())
-
-    samples = np.array([gain(rng.choice(genes, size=len(genes))) for _ in range(draws)])
-    low, high = np.nanpercentile(samples, [2.5, 97.5])
-    return {"gain": gain(genes), "ci95_low": float(low), "ci95_high": float(high), "genes": int(len(genes))}
+            "table": tss[["gene_id", "track_id", "predicted_counts", "observed_counts"]]}
 
 
 def main() -> None:
@@ -218,7 +201,8 @@ def main() -> None:
         tables[mode] = scored.pop("table")
         results[mode] = {**scored, "seconds_per_step": per_step}
         if mode != "scratch" and "scratch" in tables:
-            results[mode]["gain_over_scratch"] = bootstrap_gain(tables[mode], tables["scratch"])
+            gain = bootstrap_difference(tables[mode], tables["scratch"], draws=2000, seed=0)
+            results[mode]["gain_over_scratch"] = {"gain": gain.pop("difference"), **gain}
         log.info("%s: %s", mode, results[mode])
     results["seconds"] = time.perf_counter() - began
     args.out.write_text(json.dumps(results, indent=2) + "\n")
