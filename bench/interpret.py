@@ -11,10 +11,11 @@
 
 * ``--oracle-elements N``: TF-MoDISco + TOMTOM + the truth report on the simulator's *exact* ISM
   (the oracle's expected tracks) over N elements: the ceiling of the motif pipeline with perfect
-  attributions, checked against the planted instances.
+  attributions, checked against the planted instances of ``--oracle-genome`` (human, 13 of the 15
+  motif types; mouse plants NEUROD1 and REST besides).
 
 Usage: python bench/interpret.py [--preset tiny] [--bases 8] [--threads 2]
-       [--world resources/ci] [--oracle-elements 150 [--oracle-world ci] [--only-oracle]]
+       [--world resources/ci] [--oracle-elements 150 [--oracle-world ci] [--oracle-genome human] [--only-oracle]]
        [--out bench/results/interpret.json]
 """
 
@@ -119,8 +120,8 @@ def bench_pwm(world: Path) -> dict:
     return out
 
 
-def oracle_attributions(size: str, seed: int, n_elements: int, seq_length: int):
-    """ISM of the simulator's exact oracle over ``n_elements`` elements (spread over the human genome's
+def oracle_attributions(size: str, seed: int, n_elements: int, seq_length: int, genome: str = "human"):
+    """ISM of the simulator's exact oracle over ``n_elements`` elements (spread over ``genome``'s
     candidates): effect of each alternative base on the expected tracks summed over the bins it
     changes, mean-centred over the 4 bases. Returns the attributions and the planted instances."""
     from enformer_lite.data.sequence import decode
@@ -129,7 +130,8 @@ def oracle_attributions(size: str, seed: int, n_elements: int, seq_length: int):
     from enformer_lite.simulate.genomes import GENOMES
     from enformer_lite.simulate.world import SIZES, WorldConfig, build_genome
 
-    world = build_genome(GENOMES["human"], 0, SIZES[size].human, seed, WorldConfig())
+    index = list(GENOMES).index(genome)  # as enformer-lite simulate builds it
+    world = build_genome(GENOMES[genome], index, getattr(SIZES[size], genome), seed, WorldConfig())
     elements = [(lay, res, e) for lay, res in zip(world.layouts, world.results) for e in lay.elements]
     picks = np.unique(np.linspace(0, len(elements) - 1, n_elements).round().astype(int))
     regions, oh, hyp = [], [], []
@@ -151,7 +153,7 @@ def oracle_attributions(size: str, seed: int, n_elements: int, seq_length: int):
     return attr, truth.motif_table(world.layouts, world.oracle.params.motifs)
 
 
-def bench_oracle_motifs(size: str, seed: int, n_elements: int, seq_length: int) -> dict:
+def bench_oracle_motifs(size: str, seed: int, n_elements: int, seq_length: int, genome: str = "human") -> dict:
     """TF-MoDISco + TOMTOM + the truth report on the oracle's exact ISM: the ceiling of the motif
     pipeline when attributions are perfect (a trained model's recall is at most about this)."""
     from enformer_lite.interpret.config import MotifConfig
@@ -160,7 +162,7 @@ def bench_oracle_motifs(size: str, seed: int, n_elements: int, seq_length: int) 
     from enformer_lite.simulate.motifs import default_motifs
 
     t0 = time.perf_counter()
-    attr, instances = oracle_attributions(size, seed, n_elements, seq_length)
+    attr, instances = oracle_attributions(size, seed, n_elements, seq_length, genome)
     t_attr = time.perf_counter() - t0
     cfg = MotifConfig(seq_length=seq_length)
     patterns = discover(attr, cfg)
@@ -170,7 +172,7 @@ def bench_oracle_motifs(size: str, seed: int, n_elements: int, seq_length: int) 
                             "end": [r.start + seq_length for r in attr.sequences]})
     metrics, per_motif = motif_evaluation(matches, seqlets, instances, scanned, cfg.q_threshold)
     best = matches[matches["rank"] == 1][["pattern", "n_seqlets", "target_name", "q_value"]]
-    return {"world": size, "seed": seed, "elements": len(attr.sequences), "seq_length": seq_length,
+    return {"world": size, "genome": genome, "seed": seed, "elements": len(attr.sequences), "seq_length": seq_length,
             "attribution_seconds": round(t_attr, 1), "seconds": round(time.perf_counter() - t0, 1),
             "metrics": {m: (None if pd.isna(v) else float(v)) for m, v in zip(metrics["metric"], metrics["value"])},
             "per_motif": per_motif.to_dict(orient="records"), "best_matches": best.to_dict(orient="records")}
@@ -186,6 +188,8 @@ def main() -> None:
     parser.add_argument("--oracle-elements", type=int, default=0,
                         help="also run TF-MoDISco on the oracle's exact ISM over this many elements of a simulated world")
     parser.add_argument("--oracle-world", default="ci", help="world size for --oracle-elements (seed 7)")
+    parser.add_argument("--oracle-genome", default="human", choices=["human", "mouse"],
+                        help="simulated genome whose elements --oracle-elements scans")
     parser.add_argument("--only-oracle", action="store_true", help="run only the oracle motif benchmark")
     parser.add_argument("--out", default="bench/results/interpret.json")
     args = parser.parse_args()
@@ -193,7 +197,7 @@ def main() -> None:
     result = {"machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "threads": args.threads,
                           "load_average": os.getloadavg()}, "preset": args.preset}
     if args.oracle_elements:
-        result["oracle_motifs"] = bench_oracle_motifs(args.oracle_world, 7, args.oracle_elements, 200)
+        result["oracle_motifs"] = bench_oracle_motifs(args.oracle_world, 7, args.oracle_elements, 200, args.oracle_genome)
         print(json.dumps(result["oracle_motifs"]["metrics"]), flush=True)
     if args.only_oracle:
         Path(args.out).write_text(json.dumps(result, indent=1) + "\n")

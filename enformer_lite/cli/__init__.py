@@ -43,6 +43,7 @@ COMMANDS: dict[str, str] = {
     "background-variants": "sample background SNPs from the genome's windows (fixed seed) as a VCF",
     "calibrate-variants": "variant scores as signed quantiles against a background scored the same way",
     "motifs": "TF-MoDISco motifs from attributions, matched to JASPAR by TOMTOM, checked against truth",
+    "pool-motif-evals": "pool the per-genome motif truth evaluations into one world-level recall table",
     "explain-variants": "per variant: motif disrupted/created, candidate element, genes most changed",
 }
 """Subcommand → help text; its module is ``enformer_lite.cli.<subcommand with - as _>``."""

@@ -13,7 +13,7 @@ from typing import Any
 from enformer_lite.errors import InputError
 from enformer_lite.sections import from_mapping
 
-WORKFLOW_KEYS = ("enabled", "checkpoint", "genomes", "vcf", "background_vcf", "truth")
+WORKFLOW_KEYS = ("enabled", "checkpoint", "genomes", "ism_genomes", "vcf", "background_vcf", "truth")
 """Keys of the ``interpret:`` section that only the workflow reads."""
 
 ATTRIBUTIONS = ("grad_input", "ism")

@@ -1,4 +1,5 @@
-"""The ``motifs`` and ``explain-variants`` steps: read the inputs, run the library, write the files."""
+"""The ``motifs``, ``pool-motif-evals`` and ``explain-variants`` steps: read the inputs, run the library, write
+the files."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -148,3 +149,22 @@ def explain_files(
     log.info("explained %d alleles: %d disrupt, %d create a motif", len(table), int((table["motif_effect"] == "disrupted").sum()),
              int((table["motif_effect"] == "created").sum()))
     return table
+
+
+def pooled_motif_files(
+    motif_dirs: Mapping[str, str | os.PathLike[str]],
+    out: str | os.PathLike[str],
+    out_motifs: str | os.PathLike[str],
+) -> pd.DataFrame:
+    """World-level motif truth table from the ``eval.tsv`` + ``eval_motifs.tsv`` of each genome's
+    ``enformer-lite motifs --truth`` directory (genome → directory): the metrics at ``out``, one row per
+    planted motif at ``out_motifs`` (see :func:`~enformer_lite.interpret.truth.pool_motif_evaluations`);
+    returns the metrics."""
+    from enformer_lite.interpret.truth import pool_motif_evaluations, read_motif_eval
+
+    metrics, per_motif = pool_motif_evaluations({g: read_motif_eval(d) for g, d in motif_dirs.items()})
+    write_tsv(out, metrics)
+    write_tsv(out_motifs, per_motif)
+    log.info("pooled motif truth over %s: %s", ", ".join(motif_dirs),
+             json.dumps({m: (None if pd.isna(v) else float(v)) for m, v in zip(metrics["metric"], metrics["value"])}))
+    return metrics

@@ -146,3 +146,121 @@ def explanation_accuracy(explain: pd.DataFrame) -> pd.DataFrame:
         ("outside_disrupted_call", float((other["motif_effect"] == "disrupted").mean()) if len(other) else np.nan),
     ]
     return pd.DataFrame(rows, columns=["metric", "value"])
+
+
+POOLED_METRICS = ("planted_motif_types", "recovered_motif_types", "recall", "patterns", "spurious_patterns", "precision")
+"""Metrics of the world-level motif table (:func:`pool_motif_evaluations`), in order."""
+
+EVAL_MOTIF_COLUMNS = ["motif", "instances", "instances_scanned", "recovered", "best_q"]
+"""Columns of a genome's ``eval_motifs.tsv`` that the pooled table reads."""
+
+_BOOLS = {"true": True, "false": False, "1": True, "0": False}
+
+
+def _numbers(file: Path, table: pd.DataFrame, column: str, key: str, missing_ok: bool = True) -> pd.Series:
+    """``table[column]`` as floats (``NA``/empty → NaN when ``missing_ok``); InputError names the file, line and key."""
+    text = table[column].str.strip()
+    values = pd.to_numeric(text.replace({"NA": "nan", "": "nan"}), errors="coerce").astype(float)
+    bad = values.isna() & ~(text.isin(["NA", "nan", ""]) if missing_ok else pd.Series(False, index=text.index))
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputError(f"{file}:{row + 2}: {key} {table[key].iloc[row]}: {column} {table[column].iloc[row]!r} "
+                         "is not a number")
+    return values
+
+
+def read_motif_eval(directory: str | os.PathLike[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``eval.tsv`` (metric, value) and ``eval_motifs.tsv`` of one ``enformer-lite motifs --truth`` directory.
+
+    Returns the metrics (metric, value: float) and the per-motif table (:data:`EVAL_MOTIF_COLUMNS`, ``recovered``
+    as bool); InputError names the file and its missing column, missing metric or bad record.
+    """
+    folder = Path(directory)
+    metrics_file, motifs_file = folder / "eval.tsv", folder / "eval_motifs.tsv"
+    tables = {}
+    for file, columns in ((metrics_file, ["metric", "value"]), (motifs_file, EVAL_MOTIF_COLUMNS)):
+        if not file.is_file():
+            raise InputError(f"{file}: motif evaluation not found (written by enformer-lite motifs --truth)")
+        table = pd.read_csv(file, sep="\t", dtype=str, keep_default_na=False)
+        missing = [c for c in columns if c not in table.columns]
+        if missing:
+            raise InputError(f"{file}: missing column(s) {', '.join(missing)}; expected {', '.join(columns)}")
+        tables[file] = table
+    metrics, per_motif = tables[metrics_file], tables[motifs_file]
+    absent = [m for m in POOLED_METRICS if m not in set(metrics["metric"])]
+    if absent:
+        raise InputError(f"{metrics_file}: missing metric(s) {', '.join(absent)}")
+    values = _numbers(metrics_file, metrics, "value", "metric")
+    recovered = per_motif["recovered"].str.strip().str.lower().map(_BOOLS)
+    if recovered.isna().any():
+        row = int(np.flatnonzero(recovered.isna().to_numpy())[0])
+        raise InputError(f"{motifs_file}:{row + 2}: motif {per_motif['motif'].iloc[row]}: recovered "
+                         f"{per_motif['recovered'].iloc[row]!r} is not True/False")
+    out = per_motif[EVAL_MOTIF_COLUMNS].copy()
+    out["recovered"] = recovered.astype(bool)
+    for column in ("instances", "instances_scanned", "best_q"):
+        out[column] = _numbers(motifs_file, per_motif, column, "motif", missing_ok=column == "best_q")
+    return pd.DataFrame({"metric": metrics["metric"], "value": values}), out
+
+
+def pool_motif_evaluations(
+    evals: Mapping[str, tuple[pd.DataFrame, pd.DataFrame]],
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """World-level recall over every simulated genome: the per-genome motif evaluations pooled.
+
+    A motif type counts as planted when any genome plants it and as recovered when any genome recovers it
+    (a pattern matching it with TOMTOM q under the threshold of ``enformer-lite motifs``, among the TFs that
+    genome plants). Patterns and spurious patterns are summed over genomes.
+
+    Args:
+        evals: genome → (metrics, per_motif) as :func:`read_motif_eval` (or :func:`motif_evaluation`) gives them.
+
+    Returns:
+        metrics: one row per :data:`POOLED_METRICS` (metric, value) with the pooled value, then one column per
+            genome holding that genome's own value.
+        per_motif: one row per motif planted in any genome: motif, planted_in and recovered_in (genomes joined
+            by ``,``; ``.`` for none), recovered, instances and instances_scanned (summed), best_q (lowest over
+            the genomes that plant it).
+    """
+    if not evals:
+        raise InputError("pooled motif evaluation: no genome evaluation given")
+    planted: dict[str, list[str]] = {}
+    found: dict[str, list[str]] = {}
+    sums: dict[str, list[float]] = {}
+    best: dict[str, float] = {}
+    for genome, (_, per_motif) in evals.items():
+        for row in per_motif.itertuples(index=False):
+            tf = str(row.motif)
+            planted.setdefault(tf, []).append(genome)
+            if row.recovered:
+                found.setdefault(tf, []).append(genome)
+            total = sums.setdefault(tf, [0.0, 0.0])
+            total[0] += float(row.instances)
+            total[1] += float(row.instances_scanned)
+            if pd.notna(row.best_q):
+                best[tf] = min(best.get(tf, np.inf), float(row.best_q))
+    per_genome = {g: dict(zip(m["metric"], m["value"].astype(float))) for g, (m, _) in evals.items()}
+    patterns = sum(v["patterns"] for v in per_genome.values())
+    spurious = sum(v["spurious_patterns"] for v in per_genome.values())
+    pooled = {
+        "planted_motif_types": len(planted),
+        "recovered_motif_types": len(found),
+        "recall": len(found) / len(planted) if planted else np.nan,
+        "patterns": patterns,
+        "spurious_patterns": spurious,
+        "precision": (patterns - spurious) / patterns if patterns else np.nan,
+    }
+    metrics = pd.DataFrame({"metric": list(POOLED_METRICS), "value": [float(pooled[m]) for m in POOLED_METRICS]})
+    for genome, values in per_genome.items():
+        metrics[genome] = [values[m] for m in POOLED_METRICS]
+    motifs = sorted(planted)
+    per_motif_out = pd.DataFrame({
+        "motif": motifs,
+        "planted_in": [",".join(planted[tf]) for tf in motifs],
+        "recovered_in": [",".join(found.get(tf, [])) or "." for tf in motifs],
+        "recovered": [tf in found for tf in motifs],
+        "instances": [int(sums[tf][0]) for tf in motifs],
+        "instances_scanned": [int(sums[tf][1]) for tf in motifs],
+        "best_q": [best.get(tf, np.nan) for tf in motifs],
+    })
+    return metrics, per_motif_out

@@ -22,6 +22,35 @@ def interpret_genomes(config: Mapping[str, Any]) -> list[str]:
     return [g for g in chosen if g in genomes and genomes[g].get("candidates")]
 
 
+def ism_genomes(config: Mapping[str, Any]) -> list[str]:
+    """Genomes that also get ISM: those of :func:`interpret_genomes` named in ``interpret.ism_genomes`` (empty: all)."""
+    chosen = config["interpret"].get("ism_genomes") or []
+    return [g for g in interpret_genomes(config) if not chosen or g in chosen]
+
+
+def truth_genomes(config: Mapping[str, Any]) -> list[str]:
+    """Genomes of :func:`interpret_genomes` whose motifs are checked against a truth table (``interpret.truth``)."""
+    return [g for g in interpret_genomes(config) if config["interpret"]["truth"].get(g)]
+
+
+POOLED_EVAL = "results/interpret/motifs_eval.tsv"
+POOLED_EVAL_MOTIFS = "results/interpret/motifs_eval_motifs.tsv"
+"""The world-level motif truth tables (rule interpret_motifs_eval): metrics, and one row per planted motif."""
+
+
+def pooled_motif_dirs(config: Mapping[str, Any]) -> list[str]:
+    """The motif directories pooled into :data:`POOLED_EVAL`: those of the :func:`truth_genomes` when there
+    are two or more of them, else none (one genome's eval.tsv already is its table)."""
+    genomes = truth_genomes(config)
+    return [f"results/interpret/{g}/motifs" for g in genomes] if len(genomes) > 1 else []
+
+
+def pooled_eval_flags(config: Mapping[str, Any]) -> str:
+    """``--eval GENOME=DIR`` per :func:`pooled_motif_dirs` for ``enformer-lite pool-motif-evals``."""
+    genomes = truth_genomes(config) if pooled_motif_dirs(config) else []
+    return " ".join(f"--eval {shlex.quote(f'{g}=results/interpret/{g}/motifs')}" for g in genomes)
+
+
 def interpret_vcf(config: Mapping[str, Any]) -> str | None:
     """The VCF name to calibrate and explain, when the stage, the variants stage and that VCF are on.
 
@@ -142,9 +171,12 @@ def interpret_targets(config: Mapping[str, Any], model_available: bool = True) -
     if not model_available:
         return []
     out = []
-    for genome in interpret_genomes(config):
+    for genome in ism_genomes(config):
         out += [f"results/interpret/{genome}/ism.{ext}" for ext in ("h5", "bw", "png")]
+    for genome in interpret_genomes(config):
         out += [f"results/interpret/{genome}/motifs", f"results/interpret/{genome}/motifs.png"]
+    if pooled_motif_dirs(config):
+        out += [POOLED_EVAL, POOLED_EVAL_MOTIFS]
     vcf = interpret_vcf(config)
     if vcf is not None:  # its quantiles are columns of the variant outputs (variant_targets)
         out += [f"results/interpret/{vcf}.explain.tsv", f"results/interpret/{vcf}.explain_eval.tsv"]

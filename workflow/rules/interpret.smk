@@ -1,7 +1,7 @@
 # What the model learned: in-silico saturation mutagenesis of configured regions and top variants,
-# TF-MoDISco motifs matched to JASPAR by TOMTOM (checked against the planted truth), the background
-# that variant scores are calibrated against (the quantiles are written by gather_variants, into the
-# variant outputs), and one explanation per variant.
+# TF-MoDISco motifs matched to JASPAR by TOMTOM (checked against the planted truth per genome, and pooled
+# over the genomes with truth), the background that variant scores are calibrated against (the
+# quantiles are written by gather_variants, into the variant outputs), and one explanation per variant.
 include: "interpret_common.smk"
 
 
@@ -80,6 +80,30 @@ rule interpret_motifs:
         "--head {wildcards.genome} {params.genes} --candidates {input.candidates} {params.truth} "
         "--outdir {output.motifs} --logo {output.logo} --threads {threads} "
         "--params {params.settings:q} --params {resources.hardware:q} 2> {log}"
+
+
+rule interpret_motifs_eval:
+    input:
+        motifs=pipeline_interpret.pooled_motif_dirs(config),
+    output:
+        table=report(
+            pipeline_interpret.POOLED_EVAL,
+            caption="../report/interpret_motifs_eval.rst",
+            category="Interpretation",
+            labels={"genome": "all", "table": "motifs_eval.tsv"},
+        ),
+        motifs=pipeline_interpret.POOLED_EVAL_MOTIFS,
+    log:
+        "logs/interpret/motifs_eval.log",
+    conda:
+        "../envs/enformer-lite.yaml"
+    resources:
+        **job_resources(mem_mb=1000, runtime=5),
+    params:
+        evals=pipeline_interpret.pooled_eval_flags(config),
+    shell:
+        "enformer-lite pool-motif-evals {params.evals} --out {output.table} "
+        "--out-motifs {output.motifs} 2> {log}"
 
 
 rule interpret_background_vcf:
