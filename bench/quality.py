@@ -38,6 +38,7 @@ import json
 import logging
 import re
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -100,26 +101,36 @@ def summarise(table: pd.DataFrame) -> dict[str, Any]:
     return out
 
 
-def bootstrap_difference(a: pd.DataFrame, b: pd.DataFrame, draws: int, seed: int) -> dict[str, float]:
+def bootstrap_difference(a: pd.DataFrame | Sequence[pd.DataFrame], b: pd.DataFrame | Sequence[pd.DataFrame],
+                         draws: int, seed: int) -> dict[str, float]:
     """r(a, observed) - r(b, observed) over genes resampled with replacement, with a 95% interval.
 
-    ``a`` and ``b`` hold (gene_id, track_id, predicted_counts, observed_counts) rows of the same genes.
-    Genes (not gene-track pairs) are resampled, the same draw for both, so the interval reflects how
-    few held-out genes there are.
+    ``a`` and ``b`` hold (gene_id, track_id, predicted_counts, observed_counts) rows of the same genes;
+    given as equally long lists of tables (one per training seed), the difference is the mean of the
+    paired differences ``r(a[i]) - r(b[i])``. Genes (not gene-track pairs) are resampled, the same draw
+    for every table, so the interval reflects how few held-out genes there are.
     """
-    keyed = [t.set_index(["gene_id", "track_id"]).sort_index() for t in (a, b)]
-    genes = keyed[0].index.get_level_values(0).unique().to_numpy()
+    def tables(x: pd.DataFrame | Sequence[pd.DataFrame]) -> list[pd.DataFrame]:
+        return [x] if isinstance(x, pd.DataFrame) else list(x)
+
+    if len(tables(a)) != len(tables(b)):
+        raise ValueError(f"{len(tables(a))} tables against {len(tables(b))}: pass one per seed on both sides")
+    keyed = [[t.set_index(["gene_id", "track_id"]).sort_index() for t in pair] for pair in zip(tables(a), tables(b))]
+    genes = keyed[0][0].index.get_level_values(0).unique().to_numpy()
     rng = np.random.default_rng(seed)
 
+    def r(rows: pd.DataFrame, chosen: np.ndarray) -> float:
+        picked = rows.loc[list(chosen)]
+        return pearson_log1p(picked["predicted_counts"].to_numpy(float), picked["observed_counts"].to_numpy(float))
+
     def diff(chosen: np.ndarray) -> float:
-        r = [pearson_log1p(rows.loc[list(chosen)]["predicted_counts"].to_numpy(float),
-                           rows.loc[list(chosen)]["observed_counts"].to_numpy(float)) for rows in keyed]
-        return r[0] - r[1]
+        return float(np.mean([r(first, chosen) - r(second, chosen) for first, second in keyed]))
 
     samples = np.array([diff(rng.choice(genes, size=len(genes), replace=True)) for _ in range(draws)])
     samples = samples[np.isfinite(samples)]
     low, high = np.percentile(samples, [2.5, 97.5])
-    return {"difference": diff(genes), "ci95_low": float(low), "ci95_high": float(high), "n_genes": int(len(genes))}
+    return {"difference": diff(genes), "ci95_low": float(low), "ci95_high": float(high), "n_genes": int(len(genes)),
+            "n_seeds": len(keyed)}
 
 
 def paired_bootstrap(tables: dict[str, pd.DataFrame], group: str, draws: int, seed: int) -> dict[str, float]:
