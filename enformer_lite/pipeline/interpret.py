@@ -47,8 +47,8 @@ def pooled_motif_dirs(config: Mapping[str, Any]) -> list[str]:
 
 def pooled_eval_flags(config: Mapping[str, Any]) -> str:
     """``--eval GENOME=DIR`` per :func:`pooled_motif_dirs` for ``enformer-lite pool-motif-evals``."""
-    genomes = truth_genomes(config) if pooled_motif_dirs(config) else []
-    return " ".join(f"--eval {shlex.quote(f'{g}=results/interpret/{g}/motifs')}" for g in genomes)
+    pairs = zip(truth_genomes(config), pooled_motif_dirs(config))  # no directories: no flags
+    return " ".join(f"--eval {shlex.quote(f'{genome}={folder}')}" for genome, folder in pairs)
 
 
 def interpret_vcf(config: Mapping[str, Any]) -> str | None:
