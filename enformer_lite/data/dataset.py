@@ -87,10 +87,13 @@ def collate_organism_batch(items: Sequence[dict[str, Any]]) -> dict[str, Any]:
     organisms = {item["organism"] for item in items}
     if len(organisms) != 1:
         raise ValueError(f"a batch must hold one organism, got {sorted(organisms)}")
-    return {
+    batch = {
         "x": torch.stack([item["x"] for item in items]),
         "y": torch.stack([item["y"] for item in items]),
         "mask": torch.stack([item["mask"] for item in items]),
         "organism": items[0]["organism"],
         "index": torch.tensor([item["index"] for item in items], dtype=torch.int64),
     }
+    if items[0].get("sub_window"):  # training sub-windows: the model crops to the targets' bins
+        batch["sub_window"] = True
+    return batch

@@ -76,34 +76,42 @@ class EnformerLite(nn.Module):
         self.heads = nn.ModuleDict({name: nn.Linear(2 * cfg.channels, n) for name, n in cfg.heads.items()})
 
     # ----------------------------------------------------------------- helpers
-    def _check_input(self, x: torch.Tensor) -> None:
+    def _check_input(self, x: torch.Tensor, target_length: int | None = None) -> None:
         cfg = self.config
+        target_length = cfg.target_length if target_length is None else target_length
         if x.ndim != 3 or x.shape[-1] != 4:
             raise ValueError(f"expected one-hot input of shape (B, L, 4), got {tuple(x.shape)}")
         length = x.shape[1]
         if length % cfg.bin_size:
             raise ValueError(f"input length {length} is not a multiple of the bin size {cfg.bin_size}")
-        extra = length // cfg.bin_size - cfg.target_length
-        if extra < 0 or extra % 2:
+        extra = length // cfg.bin_size - target_length
+        if target_length < 1 or extra < 0 or extra % 2:
             raise ValueError(
                 f"input length {length} gives {length // cfg.bin_size} bins, which cannot be cropped equally on "
-                f"both sides to target_length={cfg.target_length}"
+                f"both sides to target_length={target_length}"
             )
 
-    def _crop(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, T, C) -> (B, target_length, C), central bins."""
-        trim = (x.shape[1] - self.config.target_length) // 2
-        return x[:, trim : trim + self.config.target_length]
+    def _crop(self, x: torch.Tensor, target_length: int | None = None) -> torch.Tensor:
+        """(B, T, C) -> (B, target_length, C), central bins (``target_length`` defaults to the config's)."""
+        keep = self.config.target_length if target_length is None else target_length
+        trim = (x.shape[1] - keep) // 2
+        return x[:, trim : trim + keep]
 
     # ----------------------------------------------------------------- forward passes
-    def trunk(self, x: torch.Tensor, return_attention: bool = False) -> torch.Tensor | tuple[torch.Tensor, list]:
+    def trunk(
+        self, x: torch.Tensor, return_attention: bool = False, target_length: int | None = None
+    ) -> torch.Tensor | tuple[torch.Tensor, list]:
         """One-hot (B, L, 4) -> embedding (B, target_length, 2C).
 
         With ``return_attention=True`` also returns the attention weights of every transformer layer,
         a list of (B, H, T, T) tensors over all T = L / bin_size bins (rows: queries, uncropped).
+        ``target_length`` overrides the config's number of central bins kept, for inputs of another
+        length than the configured one (training on sub-windows: ``train.sub_windows``).
         """
-        self._check_input(x)
-        h, attention = self.embed(self.tower_features(x), return_attention=return_attention)
+        self._check_input(x, target_length)
+        h, attention = self.embed(
+            self.tower_features(x), return_attention=return_attention, target_length=target_length
+        )
         return (h, attention) if return_attention else h
 
     def tower_features(self, x: torch.Tensor) -> torch.Tensor:
@@ -119,11 +127,13 @@ class EnformerLite(nn.Module):
         features: torch.Tensor,
         select: torch.Tensor | slice | None = None,
         return_attention: bool = False,
+        target_length: int | None = None,
     ) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """Tower features (B, C, T) -> embedding (B, n, 2C) and attention weights; the second half of :meth:`trunk`.
 
         ``select`` picks the uncropped bins to embed (indices or a slice; the final block is
-        pointwise, so selecting before it is exact); by default the central ``target_length``.
+        pointwise, so selecting before it is exact); by default the central ``target_length`` (the
+        config's unless given).
         The weights are a list of (B, H, T, T) per transformer layer when ``return_attention``.
         """
         attention: list[torch.Tensor] = []
@@ -135,7 +145,7 @@ class EnformerLite(nn.Module):
                     attention.append(weights)
         else:
             h = self.dilated(features).transpose(1, 2)
-        h = self._crop(h).transpose(1, 2) if select is None else h.transpose(1, 2)[:, :, select]
+        h = self._crop(h, target_length).transpose(1, 2) if select is None else h.transpose(1, 2)[:, :, select]
         return gelu(self.final_dropout(self.final(h))).transpose(1, 2), attention
 
     def head(self, embedding: torch.Tensor, head: str) -> torch.Tensor:
@@ -145,16 +155,17 @@ class EnformerLite(nn.Module):
         return nn.functional.softplus(self.heads[head](embedding))
 
     def forward(
-        self, x: torch.Tensor, head: str, return_attention: bool = False
+        self, x: torch.Tensor, head: str, return_attention: bool = False, target_length: int | None = None
     ) -> torch.Tensor | tuple[torch.Tensor, list]:
         """One-hot (B, L, 4) -> predictions (B, target_length, n_tracks[head]).
 
-        With ``return_attention=True`` returns (predictions, list of per-layer (B, H, T, T) weights).
+        With ``return_attention=True`` returns (predictions, list of per-layer (B, H, T, T) weights);
+        ``target_length`` as in :meth:`trunk`.
         """
         if return_attention:
-            embedding, attention = self.trunk(x, return_attention=True)
+            embedding, attention = self.trunk(x, return_attention=True, target_length=target_length)
             return self.head(embedding, head), attention
-        return self.head(self.trunk(x), head)
+        return self.head(self.trunk(x, target_length=target_length), head)
 
     def forward_all(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """One-hot (B, L, 4) -> {organism: (B, target_length, n_tracks)} for every head."""

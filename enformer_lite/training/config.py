@@ -43,6 +43,40 @@ class AugmentConfig:
 
 
 @dataclass(frozen=True)
+class SubWindowConfig:
+    """``train.sub_windows``: the first ``fraction`` of the training steps see random sub-windows of
+    ``length`` bp cut from the stored windows (more steps per CPU-minute; local signal needs little
+    context), the rest the full windows. Each sub-window is scored on its central ``target_length``
+    bins (0: the same share of its bins as a full window's targets), which always lie inside the
+    stored targets. Validation and everything after training use full windows. ``length: 0`` = off.
+    """
+
+    length: int = 0
+    fraction: float = 1.0
+    target_length: int = 0
+
+    def __post_init__(self) -> None:
+        if self.length < 0:
+            raise InputError(f"config train.sub_windows.length: must be ≥ 0 (0 = off), got {self.length}")
+        if not 0.0 < self.fraction <= 1.0:
+            raise InputError(f"config train.sub_windows.fraction: must lie in (0, 1], got {self.fraction}")
+        if self.target_length < 0:
+            raise InputError(f"config train.sub_windows.target_length: must be ≥ 0, got {self.target_length}")
+
+    @property
+    def enabled(self) -> bool:
+        return self.length > 0
+
+    def steps(self, max_steps: int) -> int:
+        """Training steps (from the first) that use sub-windows."""
+        return round(self.fraction * max_steps) if self.enabled else 0
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any] | None) -> SubWindowConfig:
+        return from_mapping(cls, values, "train.sub_windows")
+
+
+@dataclass(frozen=True)
 class LoraConfig:
     """LoRA adapters (peft) of ``train.finetune: lora`` on the attention projections and pointwise convolutions."""
 
@@ -207,6 +241,7 @@ class TrainConfig:
     lora: LoraConfig = field(default_factory=LoraConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
+    sub_windows: SubWindowConfig = field(default_factory=SubWindowConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
 
     def __post_init__(self) -> None:
@@ -235,6 +270,7 @@ class TrainConfig:
         augment = AugmentConfig.from_dict(values.pop("augment", None))
         trainer = TrainerConfig.from_dict(values.pop("trainer", None))
         values["lora"] = LoraConfig.from_dict(values.pop("lora", None))
+        values["sub_windows"] = SubWindowConfig.from_dict(values.pop("sub_windows", None))
         for key in ("optim", "resources"):
             values.pop(key, None)
         return from_mapping(cls, {**values, "augment": augment, "trainer": trainer, "optim": OptimConfig(**optim)}, "train")
@@ -251,4 +287,6 @@ class TrainConfig:
         out = self.to_dict()
         for key in ("trainer", "num_workers", "log_every_n_steps", "log_per_track", "progress_bar", "checkpoint_every_n_steps"):
             out.pop(key)
+        if not self.sub_windows.enabled:  # off: runs started before the key existed still resume
+            out.pop("sub_windows")
         return out

@@ -24,10 +24,10 @@ import torch
 from torch.utils.data import DataLoader
 
 from enformer_lite.errors import InputError
-from enformer_lite.training.config import AugmentConfig
+from enformer_lite.training.config import AugmentConfig, SubWindowConfig
 from enformer_lite.data.h5 import H5Meta, read_meta, split_indices
 from enformer_lite.data.dataset import collate_organism_batch
-from enformer_lite.training.dataset import WindowConcat, WindowDataset
+from enformer_lite.training.dataset import SubWindows, WindowConcat, WindowDataset
 from enformer_lite.training.embeddings import EmbeddingDataset
 from enformer_lite.training.sampler import AlternatingBatchSampler
 
@@ -81,6 +81,7 @@ class EnformerDataModule(L.LightningDataModule):
     (organism → ``embeddings.h5``) serves cached trunk embeddings as ``x``
     (``finetune: head``); ``exclude`` (organism → rows) leaves rows out of the
     valid and test splits (windows that overlap the pretrained model's training regions).
+    ``sub_windows`` (``train.sub_windows``) cuts the first training batches into sub-windows.
     """
 
     def __init__(
@@ -94,6 +95,7 @@ class EnformerDataModule(L.LightningDataModule):
         val_limit: int | float = 1.0,
         embeddings: Mapping[str, str | Path] | None = None,
         exclude: Mapping[str, np.ndarray] | None = None,
+        sub_windows: SubWindowConfig | None = None,
     ) -> None:
         super().__init__()
         if not data:
@@ -107,6 +109,7 @@ class EnformerDataModule(L.LightningDataModule):
         self.val_limit = val_limit
         self.embeddings = {name: str(path) for name, path in (embeddings or {}).items()}
         self.exclude = {name: np.asarray(rows, dtype=np.int64) for name, rows in (exclude or {}).items()}
+        self.sub_windows = sub_windows if sub_windows is not None and sub_windows.enabled else None
         self.metas: dict[str, H5Meta] = {}
         self._opened: list[WindowDataset] = []
         self.train_batches = 0
@@ -141,9 +144,18 @@ class EnformerDataModule(L.LightningDataModule):
     def setup(self, stage: str | None = None) -> None:
         self.prepare_metas()
 
+    def sub_window_geometry(self) -> SubWindows | None:
+        """Where the training sub-windows lie (checked against the first file; all share one geometry)."""
+        if self.sub_windows is None:
+            return None
+        meta = next(iter(self.prepare_metas().values()))
+        return SubWindows.resolve(meta.geometry, self.sub_windows, meta.path)
+
     def split_dataset(self, split: str, limit: int | float = 1.0) -> WindowConcat:
         """Concatenation (in organism order) of every organism's ``split`` windows, or of a fixed sample
-        of them spread evenly over the split (``limit``: see :func:`evenly_spaced`)."""
+        of them spread evenly over the split (``limit``: see :func:`evenly_spaced`); training windows
+        can serve sub-windows."""
+        sub_windows = self.sub_window_geometry() if split == "train" else None
         parts = []
         for name, meta in self.prepare_metas().items():
             indices = split_indices(meta.path, split)
@@ -154,7 +166,7 @@ class EnformerDataModule(L.LightningDataModule):
             if name in self.embeddings:
                 parts.append(EmbeddingDataset(meta, indices, name, self.embeddings[name]))
             else:
-                parts.append(WindowDataset(meta, indices, organism=name))
+                parts.append(WindowDataset(meta, indices, organism=name, sub_windows=sub_windows))
         self._opened.extend(parts)
         return WindowConcat(parts)
 
@@ -195,9 +207,17 @@ class EnformerDataModule(L.LightningDataModule):
         # Under a trainer with max_steps the loader's one pass is the whole run (see the sampler's ``length``).
         trainer = getattr(self, "trainer", None)
         length = trainer.max_steps if trainer is not None and trainer.max_steps > 0 else None
+        geometry = self.sub_window_geometry()
+        cut = (0, 0)
+        if geometry is not None and self.sub_windows is not None:
+            if length is None:
+                raise InputError("config train.sub_windows: needs a run with max_steps")
+            cut = (self.sub_windows.steps(length), geometry.n_offsets)
+            log.info("sub-windows of %d bp (%d target bins) for the first %d of %d steps", geometry.length,
+                     geometry.target_length, cut[0], length)
         sampler = AlternatingBatchSampler(
             sizes, self.batch_size, shuffle=True, cycle=True, seed=self.seed, rank=rank, world_size=world,
-            augment=self.augment, length=length,
+            augment=self.augment, length=length, sub_windows=cut,
         )
         sampler.skip_to(self.train_batches)
         return self._loader(dataset, sampler)

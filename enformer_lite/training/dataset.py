@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import h5py
@@ -18,9 +19,11 @@ import numpy.typing as npt
 from torch.utils.data import ConcatDataset
 
 from enformer_lite.errors import InputError
+from enformer_lite.data.geometry import WindowGeometry
 from enformer_lite.data.h5 import H5Meta
 from enformer_lite.data.dataset import WindowRows
 from enformer_lite.training.augment import reverse_complement_example, shift_codes
+from enformer_lite.training.config import SubWindowConfig
 from enformer_lite.training.sampler import Key
 
 
@@ -36,26 +39,93 @@ def target_means(meta: H5Meta, indices: npt.NDArray[np.integer], max_windows: in
     return total / len(rows)
 
 
+@dataclass(frozen=True)
+class SubWindows:
+    """Where the training sub-windows (``train.sub_windows``) lie inside a stored window.
+
+    A sub-window covers ``n_bins`` whole bins of the stored window and is scored on its central
+    ``target_length`` bins; sub-window ``offset`` (0 ≤ offset < :attr:`n_offsets`) is scored on
+    stored target bins ``offset … offset + target_length - 1``, so every scored bin has a stored
+    target and the sub-windows slide over the whole target span.
+    """
+
+    window: WindowGeometry
+    length: int
+    target_length: int
+
+    @classmethod
+    def resolve(cls, window: WindowGeometry, cfg: SubWindowConfig, source: str) -> SubWindows:
+        """Check ``cfg`` against the stored windows of ``source`` (a data.h5, named in errors)."""
+        where = f"config train.sub_windows (training data {source}, windows of {window.window_length} bp)"
+        length, bins = cfg.length, cfg.length // window.bin_size
+        if length % window.bin_size or length > window.window_length:
+            raise InputError(f"{where}: length {length} must be a multiple of the bin size {window.bin_size} and "
+                             f"at most the window length")
+        target = cfg.target_length
+        if not target:  # the full window's share of output bins, rounded to crop equally on both sides
+            target = max(1, round(bins * window.target_length / window.n_bins))
+            target -= (bins - target) % 2
+        trim = (bins - target) // 2
+        if not 1 <= target <= bins or (bins - target) % 2 or target > window.target_length or trim > window.crop:
+            raise InputError(
+                f"{where}: target_length {target} must lie in 1 … {bins}, crop the {bins} bins of a sub-window equally on both "
+                f"sides by at most the stored crop of {window.crop} bins, and fit the {window.target_length} stored "
+                f"target bins"
+            )
+        return cls(window, length, target)
+
+    @property
+    def n_bins(self) -> int:
+        return self.length // self.window.bin_size
+
+    @property
+    def n_offsets(self) -> int:
+        """Number of distinct sub-windows of one stored window."""
+        return self.window.target_length - self.target_length + 1
+
+    def cut(
+        self, codes: npt.NDArray[np.uint8], targets: np.ndarray, mask: np.ndarray, offset: int
+    ) -> tuple[npt.NDArray[np.uint8], np.ndarray, np.ndarray]:
+        """Codes (window_length,), targets (stored bins, T) and mask -> the sub-window's codes (length,),
+        targets (target_length, T) and mask (target_length,)."""
+        if not 0 <= offset < self.n_offsets:
+            raise IndexError(f"sub-window offset {offset} outside 0 … {self.n_offsets - 1}")
+        start = (self.window.crop - (self.n_bins - self.target_length) // 2 + offset) * self.window.bin_size
+        keep = slice(offset, offset + self.target_length)
+        return codes[start : start + self.length], targets[keep], mask[keep]
+
+
 class WindowDataset(WindowRows):
     """:class:`~enformer_lite.data.dataset.WindowRows` that can also serve augmented views.
 
     ``dataset[k]`` is row ``k`` as stored; ``dataset[(k, shift, reverse)]`` is row ``k``
     shifted by ``shift`` bp (N-padded, targets unchanged) and, if ``reverse``, reverse
-    complemented with the targets transformed to match.
+    complemented with the targets transformed to match; ``dataset[(k, shift, reverse, offset)]``
+    first cuts sub-window ``offset`` of ``sub_windows`` (:class:`SubWindows`; its items carry
+    ``sub_window: True``).
     """
 
-    def __init__(self, meta: H5Meta, indices: Sequence[int] | npt.NDArray[np.integer], organism: str) -> None:
+    def __init__(
+        self, meta: H5Meta, indices: Sequence[int] | npt.NDArray[np.integer], organism: str,
+        sub_windows: SubWindows | None = None,
+    ) -> None:
         super().__init__(meta, indices, organism)
         self._strand_pair = meta.strand_pair
+        self.sub_windows = sub_windows
 
     def __getitem__(self, key: Key) -> dict[str, Any]:
-        k, shift, reverse = key if isinstance(key, tuple) else (key, 0, False)
+        k, shift, reverse, *offset = key if isinstance(key, tuple) else (key, 0, False)
         codes, targets, mask = self.read(k)
+        if offset:
+            if self.sub_windows is None:
+                raise ValueError(f"{self.meta.path}: a sub-window key {key} for a dataset without sub-windows")
+            codes, targets, mask = self.sub_windows.cut(codes, targets, mask, int(offset[0]))
         codes = shift_codes(codes, int(shift))
         if reverse:
             codes, targets = reverse_complement_example(codes, targets, self._strand_pair)
             mask = mask[::-1]
-        return self.item(k, codes, targets, mask)
+        item = self.item(k, codes, targets, mask)
+        return {**item, "sub_window": True} if offset else item
 
 
 class WindowConcat(ConcatDataset):

@@ -102,15 +102,19 @@ class EnformerModule(L.LightningModule):
         # organism -> tensor [sum of loss × batch size, sum of batch sizes] since the last validation
         self.train_sums: dict[str, torch.Tensor] = {}
 
-    def forward(self, x: torch.Tensor, organism: str) -> torch.Tensor:
-        """(B, L, 4) one-hot (or, in ``head`` mode, embeddings (B, target_length, 2C)) → (B, target_length, T_organism)."""
+    def forward(self, x: torch.Tensor, organism: str, target_length: int | None = None) -> torch.Tensor:
+        """(B, L, 4) one-hot (or, in ``head`` mode, embeddings (B, target_length, 2C)) → (B, target_length, T_organism).
+
+        ``target_length`` (training sub-windows) asks the model for that many central bins instead of its
+        configured number."""
+        crop = {} if target_length is None else {"target_length": target_length}
         if self.mode == "head":
             return self.model.head(x, organism)
         if self.mode == "linear":
             with torch.no_grad():
-                embedding = self.model.trunk(x)
+                embedding = self.model.trunk(x, **crop)
             return self.model.head(embedding, organism)
-        return self.model(x, head=organism)
+        return self.model(x, head=organism, **crop)
 
     def train(self, mode: bool = True) -> EnformerModule:
         """As ``nn.Module.train``, but a frozen trunk stays in eval mode and LoRA keeps BatchNorm statistics."""
@@ -136,7 +140,7 @@ class EnformerModule(L.LightningModule):
         organism = batch["organism"]
         if organism not in self.track_ids:
             raise ValueError(f"batch organism {organism!r} has no head; heads: {sorted(self.track_ids)}")
-        pred = self(batch["x"], organism).float()
+        pred = self(batch["x"], organism, batch["y"].shape[1] if batch.get("sub_window") else None).float()
         target = batch["y"].float()
         if pred.shape != target.shape:
             raise ValueError(f"{organism}: prediction shape {tuple(pred.shape)} != target shape {tuple(target.shape)}")

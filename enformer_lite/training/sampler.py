@@ -29,10 +29,12 @@ from torch.utils.data import Sampler
 
 from enformer_lite.training.config import AugmentConfig
 
-#: One example of a batch: an index into the concatenation, or (index, shift bp, reverse complement).
-Key = int | tuple[int, int, bool]
+#: One example of a batch: an index into the concatenation, or (index, shift bp, reverse complement),
+#: or (index, shift bp, reverse complement, sub-window offset).
+Key = int | tuple[int, int, bool] | tuple[int, int, bool, int]
 
 _AUGMENT_STREAM = 1  # keeps augmentation draws independent of the permutation stream
+_SUB_WINDOW_STREAM = 2
 
 
 class AlternatingBatchSampler(Sampler[list[Key]]):
@@ -57,6 +59,10 @@ class AlternatingBatchSampler(Sampler[list[Key]]):
             whole run (``max_steps``) so that the loader's single pass runs across data
             epochs: Lightning then never meets an epoch end mid-run, where its resume
             logic would skip the pending epoch end and validation.
+        sub_windows: ``(batches, offsets)``: the first ``batches`` batches (counted over all
+            epochs) hold ``(index, shift, reverse, offset)`` keys, each with a sub-window
+            ``offset`` drawn uniformly from ``0 … offsets - 1`` as a function of
+            ``(seed, batch number, rank)`` (``train.sub_windows``).
     """
 
     def __init__(
@@ -70,6 +76,7 @@ class AlternatingBatchSampler(Sampler[list[Key]]):
         world_size: int = 1,
         augment: AugmentConfig | None = None,
         length: int | None = None,
+        sub_windows: tuple[int, int] = (0, 0),
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be ≥ 1, got {batch_size}")
@@ -89,6 +96,9 @@ class AlternatingBatchSampler(Sampler[list[Key]]):
         if length is not None and length < 1:
             raise ValueError(f"length must be ≥ 1, got {length}")
         self.length = length if length is not None else self._batches_per_epoch()
+        self.sub_batches, self.sub_offsets = (int(n) for n in sub_windows)
+        if self.sub_batches and self.sub_offsets < 1:
+            raise ValueError(f"sub-windows need at least one offset, got {sub_windows}")
         self._next = 0  # number (over all epochs) of the batch the next iteration starts with
 
     def skip_to(self, batches_done: int) -> None:
@@ -147,7 +157,15 @@ class AlternatingBatchSampler(Sampler[list[Key]]):
             if number // per_epoch != epoch:
                 epoch = number // per_epoch
                 batches = self.epoch_batches(epoch)
-            yield batches[number % per_epoch]
+            yield self._cut(batches[number % per_epoch], number)
+
+    def _cut(self, batch: list[Key], number: int) -> list[Key]:
+        """Batch ``number`` with a sub-window offset added to every key while ``number < sub_batches``."""
+        if number >= self.sub_batches:
+            return batch
+        draws = np.random.default_rng((self.seed, number, self.rank, _SUB_WINDOW_STREAM))
+        offsets = draws.integers(0, self.sub_offsets, size=len(batch)).tolist()
+        return [(*(k if isinstance(k, tuple) else (k, 0, False)), o) for k, o in zip(batch, offsets)]
 
     def __len__(self) -> int:
         return self.length

@@ -120,6 +120,9 @@ def check_finetune(source: PretrainedSource | None, cfg: TrainConfig, data: Mapp
         raise InputError(f"config train.finetune: {cfg.finetune or 'unset'} with model.pretrained trains nothing; the "
                          f"published heads are used as they are (enformer-lite use-pretrained writes their checkpoint); "
                          f"choose head, linear, lora or full to fine-tune")
+    if source is not None and cfg.finetune == "head" and cfg.sub_windows.enabled:
+        raise InputError("config train.sub_windows: finetune: head trains on cached full-window embeddings; set "
+                         "train.sub_windows.length: 0")
     if source is not None and cfg.finetune == "head":
         missing = sorted(set(data) - set(embeddings or {}))
         if missing:
@@ -302,6 +305,7 @@ def train(
         data, batch_size=cfg.batch_size, num_workers=cfg.num_workers,
         augment=AugmentConfig(reverse_complement=False, max_shift=0) if head_mode else cfg.augment, seed=cfg.seed,
         val_limit=cfg.limit_val_batches, embeddings=embeddings if head_mode else None, exclude=exclude,
+        sub_windows=cfg.sub_windows,
     )
     metas = datamodule.prepare_metas()
     if not any(len(split_indices(meta.path, "valid")) for meta in metas.values()):
@@ -346,7 +350,10 @@ def train(
             remove_stale_temporaries(run_dir, {FINGERPRINT})
             remove_stale_temporaries(run_dir / CHECKPOINTS)
         resume = prepare_run_dir(run_dir, run_fingerprint(metas, model_params, cfg))
-        trainer = build_trainer(cfg, run_dir, len(metas), callbacks, min(m.window_length for m in metas.values()))
+        shortest = min(m.window_length for m in metas.values())
+        if cfg.sub_windows.enabled:
+            shortest = min(shortest, cfg.sub_windows.length)
+        trainer = build_trainer(cfg, run_dir, len(metas), callbacks, shortest)
         try:
             with warnings.catch_warnings():
                 # Lightning cannot see that the data module restores the position (it is not the loader's state).
