@@ -151,11 +151,12 @@ class EnformerDataModule(L.LightningDataModule):
         meta = next(iter(self.prepare_metas().values()))
         return SubWindows.resolve(meta.geometry, self.sub_windows, meta.path)
 
-    def split_dataset(self, split: str, limit: int | float = 1.0) -> WindowConcat:
+    def split_dataset(
+        self, split: str, limit: int | float = 1.0, sub_windows: SubWindows | None = None
+    ) -> WindowConcat:
         """Concatenation (in organism order) of every organism's ``split`` windows, or of a fixed sample
-        of them spread evenly over the split (``limit``: see :func:`evenly_spaced`); training windows
-        can serve sub-windows."""
-        sub_windows = self.sub_window_geometry() if split == "train" else None
+        of them spread evenly over the split (``limit``: see :func:`evenly_spaced`), able to serve
+        ``sub_windows``."""
         parts = []
         for name, meta in self.prepare_metas().items():
             indices = split_indices(meta.path, split)
@@ -198,7 +199,8 @@ class EnformerDataModule(L.LightningDataModule):
 
     def train_dataloader(self) -> DataLoader:
         """Shuffled, augmented, cycling batches, continuing after the ``train_batches`` already trained."""
-        dataset = self.split_dataset("train")
+        geometry = self.sub_window_geometry()
+        dataset = self.split_dataset("train", sub_windows=geometry)
         sizes = [len(d) for d in dataset.datasets]
         for name, n in zip(self.organisms, sizes):
             if n == 0:
@@ -207,9 +209,8 @@ class EnformerDataModule(L.LightningDataModule):
         # Under a trainer with max_steps the loader's one pass is the whole run (see the sampler's ``length``).
         trainer = getattr(self, "trainer", None)
         length = trainer.max_steps if trainer is not None and trainer.max_steps > 0 else None
-        geometry = self.sub_window_geometry()
         cut = (0, 0)
-        if geometry is not None and self.sub_windows is not None:
+        if geometry is not None and self.sub_windows is not None:  # both or neither
             if length is None:
                 raise InputError("config train.sub_windows: needs a run with max_steps")
             cut = (self.sub_windows.steps(length), geometry.n_offsets)

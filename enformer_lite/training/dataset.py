@@ -65,8 +65,8 @@ class SubWindows:
         if not target:  # the full window's share of output bins, rounded to crop equally on both sides
             target = max(1, round(bins * window.target_length / window.n_bins))
             target -= (bins - target) % 2
-        trim = (bins - target) // 2
-        if not 1 <= target <= bins or (bins - target) % 2 or target > window.target_length or trim > window.crop:
+        if not 1 <= target <= bins or (bins - target) % 2 or target > window.target_length or \
+                (bins - target) // 2 > window.crop:
             raise InputError(
                 f"{where}: target_length {target} must lie in 1 … {bins}, crop the {bins} bins of a sub-window equally on both "
                 f"sides by at most the stored crop of {window.crop} bins, and fit the {window.target_length} stored "
@@ -77,6 +77,11 @@ class SubWindows:
     @property
     def n_bins(self) -> int:
         return self.length // self.window.bin_size
+
+    @property
+    def trim(self) -> int:
+        """Bins cut from each side of a sub-window before its scored bins."""
+        return (self.n_bins - self.target_length) // 2
 
     @property
     def n_offsets(self) -> int:
@@ -90,7 +95,7 @@ class SubWindows:
         targets (target_length, T) and mask (target_length,)."""
         if not 0 <= offset < self.n_offsets:
             raise IndexError(f"sub-window offset {offset} outside 0 … {self.n_offsets - 1}")
-        start = (self.window.crop - (self.n_bins - self.target_length) // 2 + offset) * self.window.bin_size
+        start = (self.window.crop - self.trim + offset) * self.window.bin_size
         keep = slice(offset, offset + self.target_length)
         return codes[start : start + self.length], targets[keep], mask[keep]
 

@@ -308,6 +308,7 @@ def train(
         sub_windows=cfg.sub_windows,
     )
     metas = datamodule.prepare_metas()
+    datamodule.sub_window_geometry()  # a bad train.sub_windows stops here, before any model is built
     if not any(len(split_indices(meta.path, "valid")) for meta in metas.values()):
         raise InputError(f"no windows with split 'valid' in {', '.join(m.path for m in metas.values())}")
     L.seed_everything(cfg.seed, workers=True, verbose=False)
