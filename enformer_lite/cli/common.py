@@ -97,6 +97,22 @@ def settings_from_args(args: argparse.Namespace, section_name: str) -> dict[str,
     return values
 
 
+def add_threads_flag(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """``--threads N``: torch's CPU threads (0 = torch's default, all the cores it sees).
+
+    A workflow rule passes its ``threads``, so a job computes with the same number of threads
+    locally and on a cluster node (float results depend on how the work is split)."""
+    parser.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0 = torch's default)")
+
+
+def set_threads(threads: int | None) -> None:
+    """``torch.set_num_threads(threads)`` when ``threads`` > 0."""
+    if threads and threads > 0:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
 def add_inference_flags(parser: argparse.ArgumentParser, section_name: str) -> None:
     """``--params`` plus the overrides read by :func:`settings_from_args` (batch size, device, averaging)."""
     add_params_argument(parser, f'{{"{section_name}": {{...}}}}')

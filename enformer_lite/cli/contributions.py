@@ -10,12 +10,18 @@ from __future__ import annotations
 
 import argparse
 
-import torch
 
 from enformer_lite.contributions.config import METHODS, ContributionsConfig
 from enformer_lite.contributions.evaluate import DISTANCE_EDGES
 from enformer_lite.atomic import check_replaceable
-from enformer_lite.cli.common import add_params_argument, load_params, parse_named_paths, section
+from enformer_lite.cli.common import (
+    add_params_argument,
+    add_threads_flag,
+    load_params,
+    parse_named_paths,
+    section,
+    set_threads,
+)
 
 
 _OVERRIDES = {"batch_size": "batch_size", "device": "device", "max_genes": "max_genes", "methods": "methods",
@@ -52,7 +58,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     score.add_argument("--methods", nargs="+", choices=METHODS, help="methods to run")
     score.add_argument("--batch-size", type=int, help="sequences per forward pass")
     score.add_argument("--device", help="auto, cpu, cuda, ...")
-    score.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0 = torch's default)")
+    add_threads_flag(score)
 
     gather = actions.add_parser("gather", help="merge chunk directories", description="merge chunk directories")
     gather.add_argument("chunks", nargs="+", help="chunk directories, in gene order")
@@ -77,8 +83,7 @@ def run(args: argparse.Namespace) -> int:
         if outdir:
             check_replaceable(outdir)  # before any work: never replace a directory enformer-lite did not write
     if args.action == "score":
-        if args.threads > 0:
-            torch.set_num_threads(args.threads)
+        set_threads(args.threads)
         score_chunk(args.checkpoint, args.fasta, args.genes_path, args.candidates, args.outdir, _settings(args), args.head,
                     args.chunk, args.n_chunks, args.data)
     elif args.action == "gather":

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from enformer_lite.cli.common import add_params_argument, load_params, section
+from enformer_lite.cli.common import add_params_argument, add_threads_flag, load_params, section, set_threads
 
 
 def add_model_flags(parser: argparse.ArgumentParser, genes_help: str, candidates_help: str) -> None:
@@ -20,15 +20,8 @@ def add_model_flags(parser: argparse.ArgumentParser, genes_help: str, candidates
     parser.add_argument("--data", help="data.h5 giving window geometry and tracks (needed for a model file)")
     parser.add_argument("--genes", help=genes_help)
     parser.add_argument("--candidates", help=candidates_help)
-    parser.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0 = torch's default)")
+    add_threads_flag(parser)
 
-
-def set_threads(threads: int) -> None:
-    """``torch.set_num_threads(threads)`` when ``threads`` > 0."""
-    if threads > 0:
-        import torch
-
-        torch.set_num_threads(threads)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import argparse
 
-from enformer_lite.cli.common import add_params_argument, load_params, section
-from enformer_lite.cli.ism import add_model_flags, set_threads
+from enformer_lite.cli.common import add_params_argument, load_params, section, set_threads
+from enformer_lite.cli.ism import add_model_flags
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

@@ -20,6 +20,7 @@ import argparse
 import logging
 from collections.abc import Callable
 
+from enformer_lite.cli.common import add_threads_flag, set_threads
 from enformer_lite.errors import InputError
 from enformer_lite.plots.style import save_figure
 
@@ -75,6 +76,7 @@ def _variants(args: argparse.Namespace) -> None:
     if args.top_out:
         if not args.checkpoint or not args.fasta:
             raise InputError("plot variants: --top-out needs --checkpoint and --fasta to re-predict the alleles")
+        set_threads(args.threads)
         panels = variant_panels(scores, top_alleles(scores, args.top), args.checkpoint, args.fasta, args.device)
         genes = read_genes(args.genes) if args.genes else None
         save_figure(plot_top_variants(panels, genes, title=f"{title}: {len(panels)} strongest variants"), args.top_out)
@@ -135,6 +137,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--fasta", help="reference FASTA (for --top-out)")
     p.add_argument("--genes", help="genes BED6 to draw under the predictions")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, ...")
+    add_threads_flag(p)
     p.add_argument("--title", default="", help="title (default: the score file)")
     p.set_defaults(handler=_variants)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from enformer_lite.cli.common import parse_named_paths
+from enformer_lite.cli.common import add_threads_flag, parse_named_paths, set_threads
 from enformer_lite.data.regions import Region
 from enformer_lite.inference.predict_tracks import PredictConfig
 from enformer_lite.errors import InputError
@@ -46,6 +46,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                       help="same y range for the observed and predicted rows of a track (default: each row its own)")
     tta = parser.add_argument_group("prediction")
     tta.add_argument("--device", default="auto", help="auto, cpu, cuda, ...")
+    add_threads_flag(tta)
     tta.add_argument("--reverse-complement", action=argparse.BooleanOptionalAction, default=False,
                      help="average with reverse-complement predictions")
     tta.add_argument("--shifts", type=int, nargs="+", default=[0], help="average over these bp shifts")
@@ -53,6 +54,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Entry point of ``enformer-lite plot-tracks``."""
+    set_threads(args.threads)
     spec = RegionPlot(
         checkpoint=args.checkpoint, fasta=args.fasta, head=args.head, tracks=args.tracks,
         bigwigs=parse_named_paths(args.bigwig, "--bigwig"), only=tuple(args.only or ()), genes=args.genes,

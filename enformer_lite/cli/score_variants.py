@@ -15,9 +15,7 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
-import torch
-
-from enformer_lite.cli.common import add_inference_flags, settings_from_args
+from enformer_lite.cli.common import add_inference_flags, add_threads_flag, set_threads, settings_from_args
 from enformer_lite.errors import InputError
 from enformer_lite.inference.trained import open_model
 from enformer_lite.variants.chunks import write_indexed_copy
@@ -89,7 +87,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--block-size", type=int, help="alleles per streamed block")
     parser.add_argument("--tss-half-bins", type=int, help="per-gene scores sum the TSS bin ± this many bins")
     parser.add_argument("--gene-assays", nargs="*", help="assays that get per-gene scores (none given: all tracks)")
-    parser.add_argument("--threads", type=int, help="CPU threads for torch")
+    add_threads_flag(parser)
     add_inference_flags(parser, "variants")
 
 
@@ -101,8 +99,7 @@ def run(args: argparse.Namespace) -> int:
     missing = [f"--{k}" for k in ("fasta", "checkpoint", "head") if not getattr(args, k)]
     if missing:
         raise InputError(f"score-variants: {', '.join(missing)} required (unless --index-copy)")
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    set_threads(args.threads)
     if args.n_chunks < 1:
         raise InputError(f"--n-chunks {args.n_chunks}: must be ≥ 1")
     cfg = config_from_args(args)

@@ -36,7 +36,7 @@ EXTRACT_S_PER_TRACK_MB = 0.012
 
 
 def job_threads(resources: Mapping[str, Any]) -> int:
-    """Threads of a training, scoring or contribution job (SLURM --cpus-per-task)."""
+    """Threads of a job that runs the model (SLURM --cpus-per-task)."""
     return int(resources["threads"])
 
 

@@ -54,6 +54,7 @@ rule plot_locus:
         "benchmarks/plots/{genome}/tracks/{locus}.tsv"
     conda:
         "../envs/enformer-lite.yaml"
+    threads: job_threads()
     resources:
         **job_resources(mem_mb=4000, runtime=20),
     params:
@@ -62,7 +63,7 @@ rule plot_locus:
     shell:
         "enformer-lite plot-tracks --checkpoint {input.ckpt} --fasta {input.fasta} --head {wildcards.genome} "
         "--tracks {input.tracks} {params.genes} {params.candidates} --loci {input.loci} --locus {wildcards.locus} "
-        "--title '{wildcards.genome} {wildcards.locus}' --out {output.png} --out {output.pdf} 2> {log}"
+        "--title '{wildcards.genome} {wildcards.locus}' --threads {threads} --out {output.png} --out {output.pdf} 2> {log}"
 
 
 rule plot_accuracy:
@@ -161,6 +162,7 @@ rule plot_variants:
         "benchmarks/plots/variants/{name}.tsv"
     conda:
         "../envs/enformer-lite.yaml"
+    threads: job_threads()
     resources:
         **job_resources(mem_mb=4000, runtime=20),
     params:
@@ -168,7 +170,7 @@ rule plot_variants:
         genes=lambda wc, input: f"--genes {input.genes[0]}" if input.genes else "",
     shell:
         "enformer-lite plot variants --scores {input.scores} --checkpoint {input.ckpt} --fasta {input.fasta} "
-        "{params.genes} --top {params.top} --title 'variants {wildcards.name}' "
+        "{params.genes} --top {params.top} --threads {threads} --title 'variants {wildcards.name}' "
         "--top-out {output.top_png} --top-out {output.top_pdf} "
         "--distribution-out {output.dist_png} --distribution-out {output.dist_pdf} 2> {log}"
 

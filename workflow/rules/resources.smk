@@ -9,7 +9,7 @@ from enformer_lite.pipeline import training as pipeline_training
 
 
 def job_threads():
-    """Threads of a training, scoring or contribution job (SLURM --cpus-per-task)."""
+    """Threads of a job that runs the model (SLURM --cpus-per-task)."""
     return pipeline_resources.job_threads(config["resources"])
 
 
