@@ -101,7 +101,8 @@ def run_one(name: str, seed: int, args: argparse.Namespace, workflow: dict[str, 
         summary = summarise(table)
         points.append({**taken, **{group: {**values, "ratio": values["r_model_observed"]
                                            / values["ceiling_r_observed_expected"]}
-                                   for group, values in summary.items()}})
+                                   for group, values in summary.items()},
+                       "pearson_positions": dict(zip(result.tracks["track_id"], result.tracks["pearson"]))})
     curve = {"key": key, "variant": name, "seed": seed, "points": points}
     saved.write_text(json.dumps(curve, indent=2, default=float) + "\n")
     return curve

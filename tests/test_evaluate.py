@@ -131,3 +131,27 @@ def test_cli_train_then_evaluate_with_the_real_model(trained: dict[str, Path], t
 def test_wrong_head_is_reported(trained: dict[str, Path]) -> None:
     with pytest.raises(InputError, match="mouse.h5: 2 tracks, but head 'human'"):
         evaluate(trained["ckpt"], trained["mouse"], head="human", builder=TinyModel.from_dict)
+
+
+def test_specificity_is_the_deviation_from_the_group_mean(tmp_path: Path) -> None:
+    """pearson_specific: per position, a DNase track minus the mean of the three DNase tracks,
+    predicted against observed (scipy on arrays read directly); CAGE + and − are each alone in
+    their (assay, strand) group, so they get none."""
+    from test_train_support import TRACKS
+
+    tracks = [*TRACKS, *({**TRACKS[2], "index": i, "id": f"dnase{i}", "strand_pair": i} for i in (3, 4))]
+    data = write_h5(tmp_path / "human.h5", "human", SPLITS, tracks=tracks, targets="random", seed=5)
+    cfg = TrainConfig.from_dict({"max_steps": 2, "batch_size": 2, "val_check_interval": 2, "progress_bar": False})
+    out = train({"human": data}, tmp_path / "model", {"channels": 8}, cfg, builder=TinyModel.from_dict)
+    table = evaluate(out / "best.ckpt", data, builder=TinyModel.from_dict).tracks
+    model, _ = load_checkpoint(out / "best.ckpt", builder=TinyModel.from_dict)
+    x, y, _ = read_test_split(data)
+    with torch.no_grad():
+        pred = model(torch.from_numpy(x), head="human").numpy().astype(np.float64)
+    y = y.astype(np.float64)
+    for t in (2, 3, 4):
+        p = (pred[..., t] - pred[..., 2:5].mean(axis=-1)).ravel()
+        o = (y[..., t] - y[..., 2:5].mean(axis=-1)).ravel()
+        assert table.loc[t, "pearson_specific"] == pytest.approx(stats.pearsonr(p, o).statistic, abs=1e-4)
+    assert table.loc[[0, 1], "pearson_specific"].isna().all()
+    assert not np.isclose(table.loc[2, "pearson_specific"], table.loc[2, "pearson"])

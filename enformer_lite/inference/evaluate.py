@@ -11,6 +11,10 @@ pearson             Pearson r across all test positions (training scale, torchme
 n_genes             test genes used for the TSS score (CAGE tracks only)
 pearson_tss         Pearson r across those genes of the signal at the TSS bin(s)
 pearson_tss_log1p   the same on log(1 + signal)
+pearson_specific    Pearson r across test positions of the track's difference from the mean
+                    of its group (the tracks of the same assay and strand), predicted
+                    against observed: what the model says about this cell type that the
+                    others do not; NA for a track alone in its group
 ==================  ====================================================================
 
 A gene counts when its TSS lies in the central target bins of a test window
@@ -83,6 +87,18 @@ def pearson(x: np.ndarray, y: np.ndarray) -> float:
     return float(metric.compute())
 
 
+def specificity_matrix(tracks: list[TrackSpec]) -> tuple[np.ndarray, np.ndarray]:
+    """(T, T) matrix ``M`` with ``y @ M`` = each track minus the mean of its group (same assay and
+    strand) at each position, and the (T,) mask of tracks whose group has at least two tracks."""
+    keys = [(t.assay.upper(), t.strand) for t in tracks]
+    matrix = np.eye(len(tracks))
+    for j, key in enumerate(keys):
+        members = [i for i, k in enumerate(keys) if k == key]
+        matrix[members, j] -= 1.0 / len(members)
+    grouped = np.array([keys.count(k) > 1 for k in keys], dtype=bool)
+    return matrix, grouped
+
+
 TSS_COLUMNS = [
     "gene_id", "chrom", "tss", "strand", "track_id", "observed", "predicted", "observed_counts", "predicted_counts",
 ]
@@ -148,6 +164,9 @@ def evaluate(
     tss_values = {name: np.zeros((len(placed), len(cage))) for name in TSS_COLUMNS[5:]}
 
     metric = track_pearson(meta.n_tracks).to(device)
+    deviation, grouped = specificity_matrix(meta.tracks)
+    deviation_t = torch.as_tensor(deviation[:, grouped], dtype=torch.float64, device=device)  # (T, grouped tracks)
+    specific = track_pearson(int(grouped.sum())).to(device) if grouped.any() else None
     dataset = WindowRows(meta, test_rows, organism=head)
     loader = DataLoader(dataset, batch_size=cfg.batch_size, collate_fn=collate_organism_batch, num_workers=cfg.num_workers)
     seen = n_positions = 0
@@ -157,7 +176,10 @@ def evaluate(
             x, y = batch["x"].to(device), batch["y"].to(device)
             pred = predict(model, x, head, meta.strand_pair, cfg.tta)
             keep = batch["mask"].reshape(-1).to(device) > 0
-            update_pearson(metric, pred.reshape(-1, meta.n_tracks)[keep], y.reshape(-1, meta.n_tracks)[keep])
+            flat_pred, flat_y = pred.reshape(-1, meta.n_tracks)[keep], y.reshape(-1, meta.n_tracks)[keep]
+            update_pearson(metric, flat_pred, flat_y)
+            if specific is not None:
+                update_pearson(specific, flat_pred.double() @ deviation_t, flat_y.double() @ deviation_t)
             n_positions += int(keep.sum())
             pred_np, y_np, mask_np = pred.cpu().numpy(), y.cpu().numpy(), batch["mask"].numpy()
             for b in range(len(pred_np)):
@@ -173,6 +195,9 @@ def evaluate(
     finally:
         dataset.close()
     per_track = metric.compute().reshape(-1).cpu().numpy()
+    per_track_specific = np.full(meta.n_tracks, np.nan)
+    if specific is not None:
+        per_track_specific[grouped] = specific.compute().reshape(-1).cpu().numpy()
     if not gene_counted.all():
         log.info("%s: %d gene(s) left out because their TSS bin is masked", genes, int((~gene_counted).sum()))
     tss = tss_rows(placed[gene_counted], cage, {name: v[gene_counted] for name, v in tss_values.items()})
@@ -183,6 +208,7 @@ def evaluate(
             "assay": track.assay, "strand": track.strand, "n_positions": n_positions,
             "pearson": float(per_track[track.index]), "n_genes": 0,
             "pearson_tss": float("nan"), "pearson_tss_log1p": float("nan"),
+            "pearson_specific": float(per_track_specific[track.index]),
         }
         if track in cage and gene_counted.any():
             mine = tss[tss["track_id"] == track.id]
