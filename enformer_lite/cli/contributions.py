@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 
-
 from enformer_lite.contributions.config import METHODS, ContributionsConfig
 from enformer_lite.contributions.evaluate import DISTANCE_EDGES
 from enformer_lite.atomic import check_replaceable

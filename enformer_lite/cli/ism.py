@@ -23,7 +23,6 @@ def add_model_flags(parser: argparse.ArgumentParser, genes_help: str, candidates
     add_threads_flag(parser)
 
 
-
 def configure(parser: argparse.ArgumentParser) -> None:
     """Flags of ``enformer-lite ism``."""
     add_model_flags(parser, "genes BED6 (for TSS regions: interpret.ism.genes / n_genes)",
