@@ -102,7 +102,8 @@ def run_one(name: str, seed: int, args: argparse.Namespace, workflow: dict[str, 
         points.append({**taken, **{group: {**values, "ratio": values["r_model_observed"]
                                            / values["ceiling_r_observed_expected"]}
                                    for group, values in summary.items()},
-                       "pearson_positions": dict(zip(result.tracks["track_id"], result.tracks["pearson"]))})
+                       "pearson_positions": dict(zip(result.tracks["track_id"], result.tracks["pearson"])),
+                       "pearson_specific": dict(zip(result.tracks["track_id"], result.tracks["pearson_specific"]))})
     curve = {"key": key, "variant": name, "seed": seed, "points": points}
     saved.write_text(json.dumps(curve, indent=2, default=float) + "\n")
     return curve
@@ -149,6 +150,7 @@ def main() -> None:
     parser.add_argument("--loss", choices=["poisson", "poisson_multinomial"])
     parser.add_argument("--sub-window-length", type=int, help="train.sub_windows.length (bp; default: the config's)")
     parser.add_argument("--sub-window-fraction", type=float, help="train.sub_windows.fraction")
+    parser.add_argument("--specificity-weight", type=float, help="train.specificity_weight")
     parser.add_argument("--sub-window-target-length", type=int, help="train.sub_windows.target_length (bins)")
     parser.add_argument("--curve-steps", type=int, nargs="+", required=True, help="global steps to snapshot")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
@@ -165,7 +167,8 @@ def main() -> None:
     workflow = yaml.safe_load(Path(args.config).read_text()) or {}
     args.preset = args.preset or (workflow.get("model") or {}).get("preset", "lite")
     base = {**(workflow.get("train") or {}), "progress_bar": False,
-            **{k: v for k, v in (("max_steps", args.max_steps), ("lr", args.lr), ("loss", args.loss)) if v is not None}}
+            **{k: v for k, v in (("max_steps", args.max_steps), ("lr", args.lr), ("loss", args.loss),
+                                         ("specificity_weight", args.specificity_weight)) if v is not None}}
     sub_windows = {key: value for key, value in (("length", args.sub_window_length), ("fraction", args.sub_window_fraction),
                                                  ("target_length", args.sub_window_target_length)) if value is not None}
     if sub_windows:

@@ -17,9 +17,9 @@ from scipy import stats
 from scipy.special import gammaln
 
 from enformer_lite.errors import InputError
-from enformer_lite.training.config import TrainConfig
+from enformer_lite.training.config import OptimConfig, TrainConfig
 from enformer_lite.training.data import EnformerDataModule
-from enformer_lite.training.losses import poisson_loss, poisson_multinomial_loss
+from enformer_lite.training.losses import group_share_loss, poisson_loss, poisson_multinomial_loss
 from enformer_lite.data.h5 import read_meta, split_indices
 from enformer_lite.training.dataset import target_means
 from enformer_lite.inference.checkpoint import load_checkpoint
@@ -56,6 +56,77 @@ def test_poisson_multinomial_matches_distributions() -> None:
             expected.append((multinomial + weight * total) / 6)
     got = poisson_multinomial_loss(torch.tensor(pred), torch.tensor(target), total_weight=weight).item()
     assert got == pytest.approx(np.mean(expected), rel=1e-6)
+
+
+def test_group_share_loss_is_the_multinomial_over_each_groups_tracks() -> None:
+    rng = np.random.default_rng(2)
+    pred = rng.gamma(2.0, 1.0, size=(2, 4, 5))
+    target = rng.poisson(3.0, size=(2, 4, 5)).astype(float)
+    groups = np.zeros((5, 2))
+    groups[[0, 2], 0] = 1
+    groups[[3, 4], 1] = 1  # groups {0, 2} and {3, 4}; track 1 is in none
+    mask = np.ones((2, 4))
+    mask[1, 2] = 0
+    expected = 0.0
+    for b in range(2):
+        for i in range(4):
+            if not mask[b, i]:
+                continue
+            for members in ([0, 2], [3, 4]):
+                y, p = target[b, i, members], pred[b, i, members]
+                n = y.sum()
+                # -log P(y | n, shares) without the coefficient log n! - sum log y_t!
+                expected += -stats.multinomial.logpmf(y, n, p / p.sum()) + gammaln(n + 1) - gammaln(y + 1).sum()
+    expected /= mask.sum() * 5
+    got = group_share_loss(torch.tensor(pred), torch.tensor(target), torch.tensor(groups), torch.tensor(mask)).item()
+    assert got == pytest.approx(expected, rel=1e-6)
+
+
+def test_poisson_of_a_group_splits_into_its_total_and_the_shares() -> None:
+    """The identity behind train.specificity_weight: over one group of tracks, the per-track Poisson
+    likelihood is the Poisson of the group total times the multinomial of the shares."""
+    rng = np.random.default_rng(3)
+    pred = rng.gamma(2.0, 1.0, size=(1, 6, 3))
+    target = rng.poisson(3.0, size=(1, 6, 3)).astype(float)
+    n_values = 6 * 3
+    per_track = poisson_loss(torch.tensor(pred), torch.tensor(target)).item() * n_values
+    total = np.sum(-stats.poisson.logpmf(target.sum(-1), pred.sum(-1)) - gammaln(target.sum(-1) + 1))
+    shares = group_share_loss(torch.tensor(pred), torch.tensor(target), torch.ones(3, 1)).item() * n_values
+    assert per_track == pytest.approx(total + shares, rel=1e-6)  # up to the losses' log(x + 1e-8)
+
+
+def test_specificity_weight_adds_the_share_loss_of_same_assay_tracks() -> None:
+    tracks = [
+        {"index": 0, "id": "dnase_a", "file": "a.bw", "assay": "DNASE", "strand": ".", "strand_pair": 0, "sum_stat": "sum",
+         "scale": 1.0},
+        {"index": 1, "id": "cage_plus", "file": "p.bw", "assay": "CAGE", "strand": "+", "strand_pair": 2, "sum_stat": "sum",
+         "scale": 1.0},
+        {"index": 2, "id": "cage_minus", "file": "m.bw", "assay": "CAGE", "strand": "-", "strand_pair": 1,
+         "sum_stat": "sum", "scale": 1.0},
+        {"index": 3, "id": "dnase_b", "file": "b.bw", "assay": "dnase", "strand": ".", "strand_pair": 3, "sum_stat": "sum",
+         "scale": 1.0},
+    ]
+    ids = [t["id"] for t in tracks]
+    model = TinyModel({"human": 4}, target_length=8, bin_size=16)
+    batch = {"organism": "human", "x": torch.nn.functional.one_hot(torch.randint(0, 4, (2, 256)), 4).float(),
+             "y": torch.poisson(torch.full((2, 8, 4), 3.0))}
+    plain = EnformerModule(model, {}, {"human": ids}, data_meta={"human": {"tracks": tracks}})
+    weighted = EnformerModule(model, {}, {"human": ids}, OptimConfig(specificity_weight=2.5),
+                              data_meta={"human": {"tracks": tracks}})
+    with torch.no_grad():
+        pred, target, base = plain._step(batch)
+        _, _, loss = weighted._step(batch)
+    # Only the two DNase tracks (assay compared in any case, strands equal) form a group; the CAGE
+    # strands differ. Recomputed by hand: -y log(share) over those two tracks, per bin and track.
+    p, y = pred[..., [0, 3]].double(), target[..., [0, 3]].double()
+    share_nll = -(y * torch.log(p / p.sum(-1, keepdim=True))).sum() / (2 * 8 * 4)
+    assert loss.item() == pytest.approx(base.item() + 2.5 * share_nll.item(), rel=1e-5)
+    assert weighted.share_groups["human"].tolist() == [[1.0], [0.0], [0.0], [1.0]]
+    with pytest.raises(InputError, match="train.specificity_weight"):
+        TrainConfig.from_dict({"specificity_weight": -1})
+    # Off, the setting stays out of the fingerprint, so runs started before it existed still resume.
+    assert "specificity_weight" not in TrainConfig.from_dict({}).learning_fingerprint()
+    assert TrainConfig.from_dict({"specificity_weight": 1.0}).learning_fingerprint()["specificity_weight"] == 1.0
 
 
 def test_lr_schedule_shape() -> None:

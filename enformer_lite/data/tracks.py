@@ -208,6 +208,15 @@ def select_tracks(tracks: Sequence[TrackSpec], patterns: Sequence[str]) -> list[
     return [t for t in tracks if t.index in chosen]
 
 
+def specificity_groups(tracks: Sequence[TrackSpec]) -> list[list[int]]:
+    """Positions (in ``tracks`` order) of each group of two or more tracks that share assay (any case)
+    and strand: the tracks whose differences are cell-type specificity (DNase of three cell types, say)."""
+    members: dict[tuple[str, str], list[int]] = {}
+    for j, track in enumerate(tracks):
+        members.setdefault((track.assay.upper(), track.strand), []).append(j)
+    return [group for group in members.values() if len(group) > 1]
+
+
 def tracks_to_json(specs: list[TrackSpec]) -> str:
     """Serialise the table for the HDF5 ``tracks`` attribute."""
     return json.dumps([asdict(s) for s in specs])

@@ -42,7 +42,7 @@ from enformer_lite.atomic import atomic_output
 from enformer_lite.data.dataset import WindowRows, collate_organism_batch
 from enformer_lite.data.genes import place_genes, read_genes
 from enformer_lite.data.h5 import read_windows
-from enformer_lite.data.tracks import TrackSpec
+from enformer_lite.data.tracks import TrackSpec, specificity_groups
 from enformer_lite.errors import InputError
 from enformer_lite.inference.checkpoint import ModelBuilder
 from enformer_lite.inference.signal import Untransform, tss_sum
@@ -89,13 +89,13 @@ def pearson(x: np.ndarray, y: np.ndarray) -> float:
 
 def specificity_matrix(tracks: list[TrackSpec]) -> tuple[np.ndarray, np.ndarray]:
     """(T, T) matrix ``M`` with ``y @ M`` = each track minus the mean of its group (same assay and
-    strand) at each position, and the (T,) mask of tracks whose group has at least two tracks."""
-    keys = [(t.assay.upper(), t.strand) for t in tracks]
+    strand) at each position, and the (T,) mask of tracks whose group has at least two tracks (the
+    columns of the others are left as identity and are not used)."""
     matrix = np.eye(len(tracks))
-    for j, key in enumerate(keys):
-        members = [i for i, k in enumerate(keys) if k == key]
-        matrix[members, j] -= 1.0 / len(members)
-    grouped = np.array([keys.count(k) > 1 for k in keys], dtype=bool)
+    grouped = np.zeros(len(tracks), dtype=bool)
+    for members in specificity_groups(tracks):
+        matrix[np.ix_(members, members)] -= 1.0 / len(members)
+        grouped[members] = True
     return matrix, grouped
 
 

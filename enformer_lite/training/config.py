@@ -107,6 +107,7 @@ class OptimConfig:
     min_lr_ratio: float = 0.01
     loss: str = "poisson"
     total_weight: float = 0.2
+    specificity_weight: float = 0.0  # extra weight of the tracks' shares of their group (losses.group_share_loss)
 
     def __post_init__(self) -> None:
         if self.loss not in LOSSES:
@@ -117,6 +118,8 @@ class OptimConfig:
             raise InputError(f"config train.lr: must be > 0, got {self.lr}")
         if self.warmup_steps < 0:
             raise InputError(f"config train.warmup_steps: must be ≥ 0, got {self.warmup_steps}")
+        if not self.specificity_weight >= 0.0:
+            raise InputError(f"config train.specificity_weight: must be ≥ 0 (0 = off), got {self.specificity_weight}")
         if not 0.0 <= self.min_lr_ratio <= 1.0:
             raise InputError(f"config train.min_lr_ratio: must lie in [0, 1], got {self.min_lr_ratio}")
         object.__setattr__(self, "betas", tuple(float(b) for b in self.betas))
@@ -289,4 +292,6 @@ class TrainConfig:
             out.pop(key)
         if not self.sub_windows.enabled:  # off: runs started before the key existed still resume
             out.pop("sub_windows")
+        if not self.optim.specificity_weight:
+            out.pop("specificity_weight")
         return out

@@ -26,7 +26,8 @@ from torch import nn
 from torchmetrics import MeanMetric
 
 from enformer_lite.training.config import OptimConfig
-from enformer_lite.training.losses import loss_function
+from enformer_lite.data.tracks import specificity_groups, tracks_from_records
+from enformer_lite.training.losses import group_share_loss, loss_function
 from enformer_lite.metrics import track_pearson, update_pearson
 
 
@@ -43,6 +44,25 @@ def lr_factor(step: int, warmup_steps: int, total_steps: int, schedule: str, min
     progress = min(1.0, (step - warmup_steps) / max(1, total_steps - warmup_steps))
     decay = 0.5 * (1.0 + math.cos(math.pi * progress)) if schedule == "cosine" else 1.0 - progress
     return min_ratio + (1.0 - min_ratio) * decay
+
+
+def share_group_matrices(track_ids: Mapping[str, Sequence[str]], data_meta: Mapping[str, Any]) -> dict[str, torch.Tensor]:
+    """Organism → (T, G) membership of its tracks in the groups of :func:`specificity_groups`, for the
+    organisms that have at least one group (the tracks come from ``data_meta``'s tracks tables)."""
+    out = {}
+    for name, ids in track_ids.items():
+        if "tracks" not in data_meta.get(name, {}):
+            continue  # a head without a tracks table trains on no data here
+        tracks = tracks_from_records(data_meta[name]["tracks"])
+        if [t.id for t in tracks] != list(ids):
+            raise ValueError(f"{name}: data_meta tracks {[t.id for t in tracks]} are not the head's tracks {list(ids)}")
+        groups = specificity_groups(tracks)
+        if groups:
+            matrix = torch.zeros(len(tracks), len(groups))
+            for g, members in enumerate(groups):
+                matrix[members, g] = 1.0
+            out[name] = matrix
+    return out
 
 
 class EnformerModule(L.LightningModule):
@@ -94,6 +114,7 @@ class EnformerModule(L.LightningModule):
             }
         )
         self.loss_fn = loss_function(self.optim.loss, self.optim.total_weight)
+        self.share_groups = share_group_matrices(self.track_ids, data_meta or {}) if self.optim.specificity_weight else {}
         self.val_pearson = nn.ModuleDict(
             {name: track_pearson(len(ids)) for name, ids in self.track_ids.items()}
         )
@@ -144,7 +165,12 @@ class EnformerModule(L.LightningModule):
         target = batch["y"].float()
         if pred.shape != target.shape:
             raise ValueError(f"{organism}: prediction shape {tuple(pred.shape)} != target shape {tuple(target.shape)}")
-        return pred, target, self.loss_fn(pred, target, batch.get("mask"))
+        loss = self.loss_fn(pred, target, batch.get("mask"))
+        groups = self.share_groups.get(organism)
+        if groups is not None:
+            loss = loss + self.optim.specificity_weight * group_share_loss(pred, target, groups.to(pred.device),
+                                                                         batch.get("mask"))
+        return pred, target, loss
 
     def training_step(self, batch: Mapping[str, Any], batch_idx: int) -> torch.Tensor:
         _, _, loss = self._step(batch)
