@@ -25,8 +25,8 @@ import torch
 from torch import nn
 from torchmetrics import MeanMetric
 
-from enformer_lite.training.config import OptimConfig
 from enformer_lite.data.tracks import specificity_groups, tracks_from_records
+from enformer_lite.training.config import OptimConfig
 from enformer_lite.training.losses import group_share_loss, loss_function
 from enformer_lite.metrics import track_pearson, update_pearson
 
