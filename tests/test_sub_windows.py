@@ -175,3 +175,67 @@ def test_sub_windows_longer_than_the_windows_stop_before_training(tmp_path: Path
     with pytest.raises(InputError, match="human.h5"):
         train(data, tmp_path / "model", REAL_TINY_MODEL, cfg)
     assert not (tmp_path / "model" / "best.ckpt").exists()
+
+
+def test_peak_centred_offsets_put_the_drawn_tracks_signal_at_the_centre() -> None:
+    window = WindowGeometry(512, 16, 24)  # 32 bins, targets on the central 24
+    sub = SubWindows.resolve(window, SubWindowConfig(length=128, target_length=4), "data.h5")  # offsets 0 … 20
+    assert (sub.target_length, sub.n_offsets) == (4, 21)
+    targets = np.full((24, 2), 0.5, dtype=np.float32)
+    targets[13, 0] = 2.5   # track 0: one peak, excess 2 above the median 0.5
+    targets[5, 1], targets[20, 1] = 1.5, 3.5  # track 1: excess 1 and 3
+    mask = np.ones(24, dtype=np.float32)
+    # the scored bins are offset … offset + 3, centre offset + 2: the peak at bin 13 needs offset 11
+    assert all(sub.peak_offset(targets, mask, 0.2, u) == 11 for u in (0.0, 0.5, 0.999))
+    # track 1 (draw ≥ 0.5): bin 5 with probability 1/4, bin 20 (offset 18) with 3/4
+    assert [sub.peak_offset(targets, mask, 0.7, u) for u in (0.1, 0.24, 0.26, 0.9)] == [3, 3, 18, 18]
+    mask[13] = 0  # a masked peak does not count; a flat track gives no centre
+    assert sub.peak_offset(targets, mask, 0.2, 0.5) is None
+    assert sub.peak_offset(np.ones((24, 2), dtype=np.float32), np.ones(24), 0.9, 0.5) is None
+    edge = np.zeros((24, 1), dtype=np.float32)
+    edge[0] = 1.0  # bin 0 is no sub-window's centre (the first centre is bin 2)
+    assert sub.peak_offset(edge, np.ones(24), 0.0, 0.5) is None
+
+
+def test_the_sampler_marks_the_peak_fraction_of_sub_window_keys_and_keeps_the_plain_offsets() -> None:
+    def make(peak: float) -> AlternatingBatchSampler:
+        return AlternatingBatchSampler([50], 4, shuffle=True, cycle=True, seed=3, length=100, sub_windows=(100, 9),
+                                       peak_fraction=peak)
+
+    plain, half, every = list(make(0.0)), list(make(0.5)), list(make(1.0))
+    assert all(len(key) == 4 for batch in plain for key in batch)
+    assert all(len(key) == 6 and 0 <= key[4] < 1 and 0 <= key[5] < 1 for batch in every for key in batch)
+    marked = sum(len(key) == 6 for batch in half for key in batch)
+    assert 150 < marked < 250  # of 400 keys, each marked with probability 1/2
+    assert [[key[:4] for key in batch] for batch in half] == plain  # the uniform offsets stay the fallback
+    with pytest.raises(ValueError, match="peak_fraction"):
+        make(1.5)
+
+
+def test_a_peak_centred_item_is_scored_on_the_bins_around_the_peak(tmp_path: Path) -> None:
+    path = write_h5(tmp_path / "human.h5", "human", ["train"] * 2)
+    meta = read_meta(path)
+    sub = SubWindows.resolve(meta.geometry, SubWindowConfig(length=128), str(path))  # 4 scored bins
+    with h5py.File(path, "r+") as h5:
+        targets = h5["targets"][1].astype(np.float32)
+        targets[:, 2] = 0.0
+        targets[6, 2] = 9.0
+        h5["targets"][1] = targets
+    item = WindowDataset(meta, [0, 1], "human", sub_windows=sub)[(1, 0, False, 0, 0.99, 0.3)]
+    np.testing.assert_array_equal(item["y"].numpy(), targets[4:8])  # peak bin 6 = the centre (offset + 2)
+    with h5py.File(path, "r+") as h5:
+        h5["targets"][1] = np.zeros_like(targets)
+    flat = WindowDataset(meta, [0, 1], "human", sub_windows=sub)[(1, 0, False, 1, 0.99, 0.3)]
+    assert flat["y"].shape[0] == 4 and flat["x"].shape[0] == 128  # no signal: the uniform offset 1
+
+
+@pytest.mark.parametrize("value", [-0.1, 1.5])
+def test_a_bad_peak_fraction_is_a_config_error(value: float) -> None:
+    with pytest.raises(InputError, match="peak_fraction"):
+        TrainConfig.from_dict({"sub_windows": {"length": 1024, "peak_fraction": value}})
+
+
+def test_peak_fraction_off_leaves_the_fingerprint_of_sub_window_runs() -> None:
+    on = TrainConfig.from_dict({"sub_windows": {"length": 1024, "peak_fraction": 0.5}}).learning_fingerprint()
+    off = TrainConfig.from_dict({"sub_windows": {"length": 1024}}).learning_fingerprint()
+    assert on["sub_windows"]["peak_fraction"] == 0.5 and "peak_fraction" not in off["sub_windows"]

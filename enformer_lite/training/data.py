@@ -214,11 +214,12 @@ class EnformerDataModule(L.LightningDataModule):
             if length is None:
                 raise InputError("config train.sub_windows: needs a run with max_steps")
             cut = (self.sub_windows.steps(length), geometry.n_offsets)
-            log.info("sub-windows of %d bp (%d target bins) for the first %d of %d steps", geometry.length,
-                     geometry.target_length, cut[0], length)
+            log.info("sub-windows of %d bp (%d target bins) for the first %d of %d steps, %.0f %% centred on signal",
+                     geometry.length, geometry.target_length, cut[0], length, 100 * self.sub_windows.peak_fraction)
         sampler = AlternatingBatchSampler(
             sizes, self.batch_size, shuffle=True, cycle=True, seed=self.seed, rank=rank, world_size=world,
             augment=self.augment, length=length, sub_windows=cut,
+            peak_fraction=self.sub_windows.peak_fraction if self.sub_windows is not None else 0.0,
         )
         sampler.skip_to(self.train_batches)
         return self._loader(dataset, sampler)

@@ -88,6 +88,23 @@ class SubWindows:
         """Number of distinct sub-windows of one stored window."""
         return self.window.target_length - self.target_length + 1
 
+    def peak_offset(self, targets: np.ndarray, mask: np.ndarray, track_draw: float, bin_draw: float) -> int | None:
+        """The offset of a sub-window centred on signal (``train.sub_windows.peak_fraction``), or None.
+
+        ``targets`` (stored bins, T), ``mask`` (stored bins,); ``track_draw`` and ``bin_draw`` are
+        uniform draws in [0, 1). Track ``floor(track_draw * T)`` is chosen, then offset ``o`` with
+        probability proportional to that track's unmasked signal above its window median at the
+        sub-window's central bin ``o + target_length // 2``. None when the track has no such signal.
+        """
+        track = min(int(track_draw * targets.shape[1]), targets.shape[1] - 1)
+        signal = np.where(mask > 0, targets[:, track], 0.0).astype(np.float64)
+        excess = np.clip(signal - np.median(signal), 0.0, None)
+        centre = self.target_length // 2
+        weights = np.cumsum(excess[centre : centre + self.n_offsets])
+        if not len(weights) or weights[-1] <= 0:
+            return None
+        return int(min(np.searchsorted(weights, bin_draw * weights[-1], side="right"), self.n_offsets - 1))
+
     def cut(
         self, codes: npt.NDArray[np.uint8], targets: np.ndarray, mask: np.ndarray, offset: int
     ) -> tuple[npt.NDArray[np.uint8], np.ndarray, np.ndarray]:
@@ -107,7 +124,9 @@ class WindowDataset(WindowRows):
     shifted by ``shift`` bp (N-padded, targets unchanged) and, if ``reverse``, reverse
     complemented with the targets transformed to match; ``dataset[(k, shift, reverse, offset)]``
     first cuts sub-window ``offset`` of ``sub_windows`` (:class:`SubWindows`; its items carry
-    ``sub_window: True``).
+    ``sub_window: True``); ``dataset[(k, shift, reverse, offset, track_draw, bin_draw)]`` cuts the
+    sub-window centred on signal that the two draws pick (:meth:`SubWindows.peak_offset`), or sub-window
+    ``offset`` where the drawn track has no signal.
     """
 
     def __init__(
@@ -124,7 +143,11 @@ class WindowDataset(WindowRows):
         if offset:
             if self.sub_windows is None:
                 raise ValueError(f"{self.meta.path}: a sub-window key {key} for a dataset without sub-windows")
-            codes, targets, mask = self.sub_windows.cut(codes, targets, mask, int(offset[0]))
+            where = int(offset[0])
+            if len(offset) == 3:
+                peak = self.sub_windows.peak_offset(targets, mask, float(offset[1]), float(offset[2]))
+                where = where if peak is None else peak
+            codes, targets, mask = self.sub_windows.cut(codes, targets, mask, where)
         codes = shift_codes(codes, int(shift))
         if reverse:
             codes, targets = reverse_complement_example(codes, targets, self._strand_pair)

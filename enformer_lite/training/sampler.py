@@ -31,10 +31,11 @@ from enformer_lite.training.config import AugmentConfig
 
 #: One example of a batch: an index into the concatenation, or (index, shift bp, reverse complement),
 #: or (index, shift bp, reverse complement, sub-window offset).
-Key = int | tuple[int, int, bool] | tuple[int, int, bool, int]
+Key = int | tuple[int, int, bool] | tuple[int, int, bool, int] | tuple[int, int, bool, int, float, float]
 
 _AUGMENT_STREAM = 1  # keeps augmentation draws independent of the permutation stream
 _SUB_WINDOW_STREAM = 2
+_PEAK_STREAM = 3  # separate, so that peak_fraction 0 leaves the offsets of earlier runs unchanged
 
 
 class AlternatingBatchSampler(Sampler[list[Key]]):
@@ -63,6 +64,9 @@ class AlternatingBatchSampler(Sampler[list[Key]]):
             epochs) hold ``(index, shift, reverse, offset)`` keys, each with a sub-window
             ``offset`` drawn uniformly from ``0 … offsets - 1`` as a function of
             ``(seed, batch number, rank)`` (``train.sub_windows``).
+        peak_fraction: share of those sub-window keys that also carry two uniform draws
+            ``(track_draw, bin_draw)``, with which the dataset centres the sub-window on signal
+            (``train.sub_windows.peak_fraction``).
     """
 
     def __init__(
@@ -77,6 +81,7 @@ class AlternatingBatchSampler(Sampler[list[Key]]):
         augment: AugmentConfig | None = None,
         length: int | None = None,
         sub_windows: tuple[int, int] = (0, 0),
+        peak_fraction: float = 0.0,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be ≥ 1, got {batch_size}")
@@ -99,6 +104,9 @@ class AlternatingBatchSampler(Sampler[list[Key]]):
         self.sub_batches, self.sub_offsets = (int(n) for n in sub_windows)
         if self.sub_batches and self.sub_offsets < 1:
             raise ValueError(f"sub-windows need at least one offset, got {sub_windows}")
+        if not 0.0 <= peak_fraction <= 1.0:
+            raise ValueError(f"peak_fraction must lie in [0, 1], got {peak_fraction}")
+        self.peak_fraction = float(peak_fraction)
         self._next = 0  # number (over all epochs) of the batch the next iteration starts with
 
     def skip_to(self, batches_done: int) -> None:
@@ -165,7 +173,12 @@ class AlternatingBatchSampler(Sampler[list[Key]]):
             return batch
         draws = np.random.default_rng((self.seed, number, self.rank, _SUB_WINDOW_STREAM))
         offsets = draws.integers(0, self.sub_offsets, size=len(batch)).tolist()
-        return [(*(k if isinstance(k, tuple) else (k, 0, False)), o) for k, o in zip(batch, offsets)]
+        keys: list[Key] = [(*(k if isinstance(k, tuple) else (k, 0, False)), o) for k, o in zip(batch, offsets)]
+        if not self.peak_fraction:
+            return keys
+        peaks = np.random.default_rng((self.seed, number, self.rank, _PEAK_STREAM)).random((len(batch), 3))
+        return [(*key, float(track), float(where)) if chosen < self.peak_fraction else key
+                for key, (chosen, track, where) in zip(keys, peaks)]
 
     def __len__(self) -> int:
         return self.length
