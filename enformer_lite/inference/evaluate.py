@@ -83,7 +83,7 @@ def pearson(x: np.ndarray, y: np.ndarray) -> float:
     if len(x) < 2:
         return float("nan")
     metric = track_pearson()
-    update_pearson(metric, torch.as_tensor(x), torch.as_tensor(y))
+    update_pearson(metric, torch.tensor(x), torch.tensor(y))  # copies: pandas may hand read-only arrays
     return float(metric.compute())
 
 
