@@ -37,7 +37,7 @@ from enformer_lite.inference.trained import open_model
 from enformer_lite.inference.tta import TTAConfig, predict
 
 
-def test_bins(checkpoint: Path, data: Path, max_windows: int) -> tuple[list[TrackSpec], np.ndarray, np.ndarray]:
+def predicted_and_observed(checkpoint: Path, data: Path, max_windows: int) -> tuple[list[TrackSpec], np.ndarray, np.ndarray]:
     """The T tracks, predicted and observed values (bins, T) of the unmasked bins of up to ``max_windows``
     test windows."""
     trained = open_model(checkpoint, None, "cpu", data, None)
@@ -91,7 +91,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("bench/results/specificity.json"))
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    tracks, pred, obs = test_bins(args.checkpoint, args.data, args.max_windows)
+    tracks, pred, obs = predicted_and_observed(args.checkpoint, args.data, args.max_windows)
     groups = group_report(tracks, pred, obs, args.top)
     report = {"checkpoint": str(args.checkpoint), "data": str(args.data), "n_bins": len(pred),
               "load_average": [round(x, 2) for x in os.getloadavg()], "groups": groups}
