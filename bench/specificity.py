@@ -37,7 +37,9 @@ from enformer_lite.inference.trained import open_model
 from enformer_lite.inference.tta import TTAConfig, predict
 
 
-def predicted_and_observed(checkpoint: Path, data: Path, max_windows: int) -> tuple[list[TrackSpec], np.ndarray, np.ndarray]:
+def predicted_and_observed(
+    checkpoint: Path, data: Path, max_windows: int
+) -> tuple[list[TrackSpec], np.ndarray, np.ndarray]:
     """The T tracks, predicted and observed values (bins, T) of the unmasked bins of up to ``max_windows``
     test windows."""
     trained = open_model(checkpoint, None, "cpu", data, None)
