@@ -52,7 +52,7 @@ def predicted_and_observed(
         with torch.no_grad():
             for batch in DataLoader(dataset, batch_size=4, collate_fn=collate_organism_batch):
                 keep = batch["mask"].reshape(-1) > 0
-                p = predict(trained.model, batch["x"], trained.head, meta.strand_pair, TTAConfig(False, (0,)))
+                p = predict(trained.model, batch["x"], trained.head, meta.strand_pair, TTAConfig())  # no TTA
                 pred.append(p.reshape(-1, meta.n_tracks)[keep].numpy())
                 obs.append(batch["y"].reshape(-1, meta.n_tracks)[keep].numpy())
     finally:
