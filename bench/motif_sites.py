@@ -22,26 +22,14 @@ import json
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pyfaidx
 
 from enformer_lite.data.sequence import encode
+from enformer_lite.interpret.truth import read_instances
 from enformer_lite.simulate.genomes import GENOMES
 from enformer_lite.simulate.motifs import SCORE_UNITS
 from enformer_lite.simulate.oracle.activity import box_sum
 from enformer_lite.simulate.oracle.scan import MotifScanner
-
-
-def planted_sites(elements: Path, chrom: str, length: int) -> dict[str, list[int]]:
-    """TF -> planted site positions on ``chrom`` below ``length`` (the ``sites`` column: ``TF:pos:strand``)."""
-    table = pd.read_csv(elements, sep="\t", dtype=str).fillna("")
-    out: dict[str, list[int]] = {}
-    for sites in table.loc[table["chrom"] == chrom, "sites"]:
-        for site in filter(None, sites.split(";")):
-            tf, pos, _strand = site.rsplit(":", 2)
-            if int(pos) < length:
-                out.setdefault(tf, []).append(int(pos))
-    return out
 
 
 def report(root: Path, genome: str, chrom: str, length: int) -> dict:
@@ -52,22 +40,24 @@ def report(root: Path, genome: str, chrom: str, length: int) -> dict:
     names = [m.name for m in params.motifs]
     codes = encode(str(pyfaidx.Fasta(str(root / f"resources/demo/{genome}.fa"))[chrom][:length]))
     occ = scanner.occupancy(codes)  # (K, n)
-    planted = planted_sites(root / f"resources/demo/{genome}/truth/elements.tsv", chrom, length)
+    instances = read_instances(root / f"resources/demo/{genome}/truth/elements.tsv", params.motifs)
+    instances = instances[(instances["chrom"] == chrom) & (instances["end"] <= length)]
     used = sorted({tf for program in spec.programs.values() for tf in program} | {cfg.insulator})
     motifs = {}
     for tf in used:
         k = names.index(tf)
         bound = occ[k] > 0.5
-        near_planted = np.zeros(len(codes), bool)
-        for pos in planted.get(tf, []):
-            near_planted[max(pos - 10, 0) : pos + 10] = True
+        mine = instances[instances["motif"] == tf]
+        in_planted = np.zeros(len(codes), bool)
+        for first, last in zip(mine["start"], mine["end"]):
+            in_planted[first:last] = True  # the occupancy sits at the motif centre, inside the instance
         motifs[tf] = {
             "length": int(scanner.lengths[k]),
             "best_bits": round(float(scanner.log_odds[k].max(axis=1).sum()) / SCORE_UNITS, 2),
             "midpoint_bits": round(float(scanner.thresholds[k]) / SCORE_UNITS, 2),
             "bound_positions": int(bound.sum()),
-            "bound_at_planted": int((bound & near_planted).sum()),
-            "planted": len(planted.get(tf, [])),
+            "bound_at_planted": int((bound & in_planted).sum()),
+            "planted": len(mine),
         }
     w = cfg.half_window
     weights = params.activity.copy()
@@ -82,9 +72,9 @@ def report(root: Path, genome: str, chrom: str, length: int) -> dict:
         own = [names.index(tf) for tf, a in zip(names, params.activity[c]) if a > 0 and tf != cfg.insulator]
         n_sites = sites[own].sum(axis=0)
         cells[cell] = {"active_positions": int(active.sum()),
-                       "active_with_one_site": int((active & (n_sites <= 1)).sum()),
-                       "half_window": w, "hill_offset": cfg.hill_offset}
-    return {"genome": genome, "chrom": chrom, "length": length, "motifs": motifs, "cell_types": cells}
+                       "active_with_one_site": int((active & (n_sites <= 1)).sum())}
+    return {"genome": genome, "chrom": chrom, "length": length, "half_window": w, "hill_offset": cfg.hill_offset,
+            "motifs": motifs, "cell_types": cells}
 
 
 def main() -> None:
