@@ -19,7 +19,7 @@ from enformer_lite.training.config import AugmentConfig, SubWindowConfig, TrainC
 from enformer_lite.training.dataset import SubWindows, WindowDataset
 from enformer_lite.training.sampler import AlternatingBatchSampler
 from enformer_lite.training.train import train
-from test_train_support import REAL_TINY_MODEL, TARGET_LENGTH, WINDOW_LENGTH, mouse_tracks, write_h5
+from test_train_support import REAL_TINY_MODEL, TARGET_LENGTH, TRACKS, WINDOW_LENGTH, mouse_tracks, write_h5
 
 
 def test_sub_windows_cut_the_sequence_and_targets_of_the_same_genome_bins() -> None:
@@ -195,6 +195,62 @@ def test_peak_centred_offsets_put_the_drawn_tracks_signal_at_the_centre() -> Non
     edge = np.zeros((24, 1), dtype=np.float32)
     edge[0] = 1.0  # bin 0 is no sub-window's centre (the first centre is bin 2)
     assert sub.peak_offset(edge, np.ones(24), 0.0, 0.5) is None
+
+
+def test_specific_offsets_centre_on_where_a_track_exceeds_its_groups_mean_not_on_shared_peaks() -> None:
+    window = WindowGeometry(512, 16, 24)
+    sub = SubWindows.resolve(window, SubWindowConfig(length=128, target_length=4, peak_mode="specific"), "data.h5")
+    targets = np.full((24, 4), 0.5, dtype=np.float32)  # tracks 0-2: one assay (a group); track 3: another
+    targets[8, :3] = 6.0      # a peak all three share: no excess over the group mean anywhere
+    targets[15, 1] = 3.5      # track 1 alone: 3.5 - (0.5 + 3.5 + 0.5) / 3 = 2 above the mean
+    targets[[4, 18], 2] = [2.0, 5.0]  # track 2 alone: excess 1 and 3 (the mean of 0.5, 0.5, 2 is 1; of 0.5, 0.5, 5 is 2)
+    targets[10, 3] = 50.0     # outside every group: never a centre under peak_mode specific
+    mask = np.ones(24, dtype=np.float32)
+    groups = [[0, 1, 2]]
+    # members in group order: draw < 1/3 track 0, < 2/3 track 1, else track 2; the centre is offset + 2
+    assert sub.peak_offset(targets, mask, 0.1, 0.5, groups) is None  # track 0 never exceeds its group
+    assert all(sub.peak_offset(targets, mask, 0.5, u, groups) == 13 for u in (0.0, 0.5, 0.999))
+    # track 2: bin 4 (offset 2) with weight 1, bin 18 (offset 16) with weight 3
+    assert [sub.peak_offset(targets, mask, 0.9, u, groups) for u in (0.1, 0.24, 0.26, 0.9)] == [2, 2, 16, 16]
+    assert sub.peak_offset(targets, mask, 0.5, 0.5, ()) is None  # no group: the uniform offset
+    mask[15] = 0
+    assert sub.peak_offset(targets, mask, 0.5, 0.5, groups) is None  # a masked bin weighs nothing
+    signal = SubWindows.resolve(window, SubWindowConfig(length=128, target_length=4), "data.h5")
+    assert signal.peak_offset(targets, mask, 0.99, 0.5, groups) == 8  # peak_mode signal: track 3's peak
+
+
+def test_a_specific_item_is_read_with_the_files_own_groups(tmp_path: Path) -> None:
+    dnase = [{**TRACKS[2], "index": 2 + j, "id": f"dnase_{j}", "file": f"dnase{j}.bw", "strand_pair": 2 + j}
+             for j in range(2)]
+    tracks = TRACKS[:2] + dnase  # a CAGE strand pair (no group: two strands) and two DNase tracks (a group)
+    path = write_h5(tmp_path / "human.h5", "human", ["train"] * 2, tracks=tracks)
+    meta = read_meta(path)
+    sub = SubWindows.resolve(meta.geometry, SubWindowConfig(length=128, peak_mode="specific"), str(path))
+    with h5py.File(path, "r+") as h5:
+        targets = np.ones_like(h5["targets"][1], dtype=np.float32)
+        targets[3, 0] = 90.0   # a CAGE peak (no group): ignored
+        targets[6, 3] = 9.0    # the second DNase track above the pair's mean
+        h5["targets"][1] = targets
+    item = WindowDataset(meta, [0, 1], "human", sub_windows=sub)[(1, 0, False, 0, 0.99, 0.3)]
+    np.testing.assert_array_equal(item["y"].numpy(), targets[4:8])  # bin 6 = the centre (offset + 2)
+
+
+def test_peak_mode_specific_without_any_group_is_a_config_error_naming_the_file(tmp_path: Path) -> None:
+    data = {"human": write_h5(tmp_path / "human.h5", "human", ["train"] * 4 + ["valid"] * 2)}
+    cfg = TrainConfig.from_dict({"max_steps": 2, "batch_size": 2, "progress_bar": False,
+                                 "sub_windows": {"length": 128, "peak_fraction": 0.5, "peak_mode": "specific"}})
+    with pytest.raises(InputError, match=r"peak_mode specific.*human\.h5"):
+        train(data, tmp_path / "model", REAL_TINY_MODEL, cfg)
+    assert not (tmp_path / "model" / "best.ckpt").exists()
+
+
+def test_a_bad_peak_mode_is_a_config_error_and_signal_keeps_the_fingerprint() -> None:
+    with pytest.raises(InputError, match="peak_mode"):
+        TrainConfig.from_dict({"sub_windows": {"length": 1024, "peak_fraction": 0.5, "peak_mode": "cell"}})
+    signal = TrainConfig.from_dict({"sub_windows": {"length": 1024, "peak_fraction": 0.5}}).learning_fingerprint()
+    specific = TrainConfig.from_dict({"sub_windows": {"length": 1024, "peak_fraction": 0.5, "peak_mode": "specific"}})
+    assert "peak_mode" not in signal["sub_windows"]
+    assert specific.learning_fingerprint()["sub_windows"]["peak_mode"] == "specific"
 
 
 def test_the_sampler_marks_the_peak_fraction_of_sub_window_keys_and_keeps_the_plain_offsets() -> None:

@@ -42,6 +42,9 @@ class AugmentConfig:
         return from_mapping(cls, values, "train.augment")
 
 
+PEAK_MODES = ("signal", "specific")
+
+
 @dataclass(frozen=True)
 class SubWindowConfig:
     """``train.sub_windows``: the first ``fraction`` of the training steps see random sub-windows of
@@ -54,12 +57,18 @@ class SubWindowConfig:
     is drawn, then a centre bin with probability proportional to that track's signal above its
     median in the window (peak-centred sampling, as ChromBPNet trains on peaks), so that rare
     elements, such as one cell type's enhancers, are seen often within a short run.
+
+    ``peak_mode`` says what "signal" is: ``signal`` (above) or ``specific``, where the track is drawn
+    among the tracks of a specificity group (two or more tracks of one assay and strand, e.g. DNase
+    of three cell types) and the weight is its excess over the group's mean in each bin, so that
+    the centres are where the cell types differ rather than the peaks they share.
     """
 
     length: int = 0
     fraction: float = 1.0
     target_length: int = 0
     peak_fraction: float = 0.0
+    peak_mode: str = "signal"
 
     def __post_init__(self) -> None:
         if self.length < 0:
@@ -70,6 +79,9 @@ class SubWindowConfig:
             raise InputError(f"config train.sub_windows.target_length: must be ≥ 0, got {self.target_length}")
         if not 0.0 <= self.peak_fraction <= 1.0:
             raise InputError(f"config train.sub_windows.peak_fraction: must lie in [0, 1], got {self.peak_fraction}")
+        if self.peak_mode not in PEAK_MODES:
+            raise InputError(f"config train.sub_windows.peak_mode: must be one of {', '.join(PEAK_MODES)}, "
+                             f"got {self.peak_mode!r}")
 
     @property
     def enabled(self) -> bool:
@@ -300,8 +312,11 @@ class TrainConfig:
             out.pop(key)
         if not self.sub_windows.enabled:  # off: runs started before the key existed still resume
             out.pop("sub_windows")
-        elif not self.sub_windows.peak_fraction:
-            out["sub_windows"].pop("peak_fraction")
+        else:
+            if not self.sub_windows.peak_fraction:
+                out["sub_windows"].pop("peak_fraction")
+            if not self.sub_windows.peak_fraction or self.sub_windows.peak_mode == "signal":
+                out["sub_windows"].pop("peak_mode")  # runs started before the key existed still resume
         if not self.optim.specificity_weight:
             out.pop("specificity_weight")
         return out

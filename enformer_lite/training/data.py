@@ -27,6 +27,7 @@ from enformer_lite.errors import InputError
 from enformer_lite.training.config import AugmentConfig, SubWindowConfig
 from enformer_lite.data.h5 import H5Meta, read_meta, split_indices
 from enformer_lite.data.dataset import collate_organism_batch
+from enformer_lite.data.tracks import specificity_groups
 from enformer_lite.training.dataset import SubWindows, WindowConcat, WindowDataset
 from enformer_lite.training.embeddings import EmbeddingDataset
 from enformer_lite.training.sampler import AlternatingBatchSampler
@@ -214,8 +215,10 @@ class EnformerDataModule(L.LightningDataModule):
             if length is None:
                 raise InputError("config train.sub_windows: needs a run with max_steps")
             cut = (self.sub_windows.steps(length), geometry.n_offsets)
-            log.info("sub-windows of %d bp (%d target bins) for the first %d of %d steps, %.0f %% centred on signal",
-                     geometry.length, geometry.target_length, cut[0], length, 100 * self.sub_windows.peak_fraction)
+            self._check_specificity_groups()
+            log.info("sub-windows of %d bp (%d target bins) for the first %d of %d steps, %.0f %% centred on signal "
+                     "(peak_mode %s)", geometry.length, geometry.target_length, cut[0], length,
+                     100 * self.sub_windows.peak_fraction, self.sub_windows.peak_mode)
         sampler = AlternatingBatchSampler(
             sizes, self.batch_size, shuffle=True, cycle=True, seed=self.seed, rank=rank, world_size=world,
             augment=self.augment, length=length, sub_windows=cut,
@@ -223,6 +226,21 @@ class EnformerDataModule(L.LightningDataModule):
         )
         sampler.skip_to(self.train_batches)
         return self._loader(dataset, sampler)
+
+    def _check_specificity_groups(self) -> None:
+        """``peak_mode: specific`` needs a specificity group: an error where no organism has one, a
+        warning for each organism without (its peak-centred keys fall back to uniform offsets)."""
+        if self.sub_windows is None or not self.sub_windows.peak_fraction or self.sub_windows.peak_mode != "specific":
+            return
+        lacking = [meta.path for meta in self.prepare_metas().values() if not specificity_groups(meta.tracks)]
+        if len(lacking) == len(self.paths):
+            raise InputError(
+                f"config train.sub_windows.peak_mode specific: no specificity group (two or more tracks of one assay and "
+                f"strand) in {', '.join(map(str, lacking))}; use peak_mode signal or add such tracks"
+            )
+        for path in lacking:
+            log.warning("%s: no specificity group (two or more tracks of one assay and strand); its sub-windows are "
+                        "placed uniformly under peak_mode specific", path)
 
     def eval_dataloader(self, split: str, limit: int | float = 1.0) -> DataLoader:
         """Each ``split`` window (of the ``limit`` sample) once (this rank's share), organisms alternating."""

@@ -22,6 +22,7 @@ from enformer_lite.errors import InputError
 from enformer_lite.data.geometry import WindowGeometry
 from enformer_lite.data.h5 import H5Meta
 from enformer_lite.data.dataset import WindowRows
+from enformer_lite.data.tracks import specificity_groups
 from enformer_lite.training.augment import reverse_complement_example, shift_codes
 from enformer_lite.training.config import SubWindowConfig
 from enformer_lite.training.sampler import Key
@@ -52,6 +53,7 @@ class SubWindows:
     window: WindowGeometry
     length: int
     target_length: int
+    peak_mode: str = "signal"
 
     @classmethod
     def resolve(cls, window: WindowGeometry, cfg: SubWindowConfig, source: str) -> SubWindows:
@@ -72,7 +74,7 @@ class SubWindows:
                 f"sides by at most the stored crop of {window.crop} bins, and fit the {window.target_length} stored "
                 f"target bins"
             )
-        return cls(window, length, target)
+        return cls(window, length, target, cfg.peak_mode)
 
     @property
     def n_bins(self) -> int:
@@ -88,19 +90,37 @@ class SubWindows:
         """Number of distinct sub-windows of one stored window."""
         return self.window.target_length - self.target_length + 1
 
-    def peak_offset(self, targets: np.ndarray, mask: np.ndarray, track_draw: float, bin_draw: float) -> int | None:
+    def peak_offset(
+        self, targets: np.ndarray, mask: np.ndarray, track_draw: float, bin_draw: float,
+        groups: Sequence[Sequence[int]] = (),
+    ) -> int | None:
         """The offset of a sub-window centred on signal (``train.sub_windows.peak_fraction``), or None.
 
         ``targets`` (stored bins, T), ``mask`` (stored bins,); ``track_draw`` and ``bin_draw`` are
-        uniform draws in [0, 1). Track ``floor(track_draw * T)`` is chosen, then offset ``o`` with
-        probability proportional to that track's unmasked signal above its window median at the
-        sub-window's central bin ``o + target_length // 2``. None when the track has no such signal.
+        uniform draws in [0, 1). Offset ``o`` is drawn with probability proportional to a track's
+        excess at the sub-window's central bin ``o + target_length // 2``:
+
+        - ``peak_mode`` ``signal``: track ``floor(track_draw * T)``, excess over its window median;
+        - ``specific``: the ``floor(track_draw * n)``-th of the ``n`` tracks in ``groups`` (track
+          positions, one list per specificity group), excess over its group's mean in the same bin.
+
+        Masked bins weigh nothing. None when the track has no excess (or ``specific`` has no groups).
         """
-        track = min(int(track_draw * targets.shape[1]), targets.shape[1] - 1)
-        signal = np.where(mask > 0, targets[:, track], 0.0).astype(np.float64)
-        excess = np.clip(signal - np.median(signal), 0.0, None)
+        def signal(columns: list[int]) -> np.ndarray:  # only the columns needed: T can be thousands
+            return np.where(mask[:, None] > 0, targets[:, columns], 0.0).astype(np.float64)
+
+        if self.peak_mode == "specific":
+            members = [(track, list(group)) for group in groups for track in group]
+            if not members:
+                return None
+            track, group = members[min(int(track_draw * len(members)), len(members) - 1)]
+            values = signal(group)
+            excess = values[:, group.index(track)] - values.mean(axis=1)
+        else:
+            values = signal([min(int(track_draw * targets.shape[1]), targets.shape[1] - 1)])[:, 0]
+            excess = values - np.median(values)
         centre = self.target_length // 2
-        weights = np.cumsum(excess[centre : centre + self.n_offsets])
+        weights = np.cumsum(np.clip(excess, 0.0, None)[centre : centre + self.n_offsets])
         if not len(weights) or weights[-1] <= 0:
             return None
         return int(min(np.searchsorted(weights, bin_draw * weights[-1], side="right"), self.n_offsets - 1))
@@ -135,6 +155,7 @@ class WindowDataset(WindowRows):
     ) -> None:
         super().__init__(meta, indices, organism)
         self._strand_pair = meta.strand_pair
+        self._groups = specificity_groups(meta.tracks)
         self.sub_windows = sub_windows
 
     def __getitem__(self, key: Key) -> dict[str, Any]:
@@ -145,7 +166,7 @@ class WindowDataset(WindowRows):
                 raise ValueError(f"{self.meta.path}: a sub-window key {key} for a dataset without sub-windows")
             where = int(offset[0])
             if len(offset) == 3:
-                peak = self.sub_windows.peak_offset(targets, mask, float(offset[1]), float(offset[2]))
+                peak = self.sub_windows.peak_offset(targets, mask, float(offset[1]), float(offset[2]), self._groups)
                 where = where if peak is None else peak
             codes, targets, mask = self.sub_windows.cut(codes, targets, mask, where)
         codes = shift_codes(codes, int(shift))
