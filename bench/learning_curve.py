@@ -153,6 +153,7 @@ def main() -> None:
     parser.add_argument("--sub-window-target-length", type=int, help="train.sub_windows.target_length (bins)")
     parser.add_argument("--sub-window-peak-fraction", type=float, help="train.sub_windows.peak_fraction")
     parser.add_argument("--sub-window-peak-mode", choices=["signal", "specific"], help="train.sub_windows.peak_mode")
+    parser.add_argument("--sub-window-peak-min-sd", type=float, help="train.sub_windows.peak_min_sd")
     parser.add_argument("--specificity-weight", type=float, help="train.specificity_weight")
     parser.add_argument("--curve-steps", type=int, nargs="+", required=True, help="global steps to snapshot")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
@@ -174,7 +175,8 @@ def main() -> None:
     sub_windows = {key: value for key, value in (("length", args.sub_window_length), ("fraction", args.sub_window_fraction),
                                                  ("target_length", args.sub_window_target_length),
                                                  ("peak_fraction", args.sub_window_peak_fraction),
-                                                 ("peak_mode", args.sub_window_peak_mode)) if value is not None}
+                                                 ("peak_mode", args.sub_window_peak_mode),
+                                                 ("peak_min_sd", args.sub_window_peak_min_sd)) if value is not None}
     if sub_windows:
         base["sub_windows"] = {**(base.get("sub_windows") or {}), **sub_windows}
     if max(args.curve_steps) > base.get("max_steps", TrainConfig().max_steps):

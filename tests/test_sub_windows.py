@@ -219,6 +219,23 @@ def test_specific_offsets_centre_on_where_a_track_exceeds_its_groups_mean_not_on
     assert signal.peak_offset(targets, mask, 0.99, 0.5, groups) == 8  # peak_mode signal: track 3's peak
 
 
+def test_peak_min_sd_keeps_only_the_bins_far_above_the_rest() -> None:
+    window = WindowGeometry(512, 16, 24)
+    targets = np.zeros((24, 1), dtype=np.float32)
+    targets[13, 0], targets[5, 0] = 12.0, 1.0  # median 0; excess SD over 24 bins = sqrt(145/24 - (13/24)^2) = 2.40
+    mask = np.ones(24, dtype=np.float32)
+
+    def offset(min_sd: float, u: float) -> int | None:
+        sub = SubWindows.resolve(window, SubWindowConfig(length=128, target_length=4, peak_min_sd=min_sd), "data.h5")
+        return sub.peak_offset(targets, mask, 0.0, u)
+
+    assert offset(0.0, 0.05) == 3 and offset(0.0, 0.5) == 11  # weights 1 and 12: bin 5 takes 1/13 of the draws
+    assert offset(1.0, 0.05) == 11  # the floor 2.40 drops bin 5
+    assert offset(6.0, 0.5) is None  # the floor 14.4 drops bin 13 too: the uniform offset
+    with pytest.raises(InputError, match="peak_min_sd"):
+        SubWindowConfig(length=128, peak_min_sd=-1.0)
+
+
 def test_a_specific_item_is_read_with_the_files_own_groups(tmp_path: Path) -> None:
     dnase = [{**TRACKS[2], "index": 2 + j, "id": f"dnase_{j}", "file": f"dnase{j}.bw", "strand_pair": 2 + j}
              for j in range(2)]
@@ -251,6 +268,9 @@ def test_a_bad_peak_mode_is_a_config_error_and_signal_keeps_the_fingerprint() ->
     specific = TrainConfig.from_dict({"sub_windows": {"length": 1024, "peak_fraction": 0.5, "peak_mode": "specific"}})
     assert "peak_mode" not in signal["sub_windows"]
     assert specific.learning_fingerprint()["sub_windows"]["peak_mode"] == "specific"
+    assert "peak_min_sd" not in signal["sub_windows"]
+    floor = TrainConfig.from_dict({"sub_windows": {"length": 1024, "peak_fraction": 0.5, "peak_min_sd": 3}})
+    assert floor.learning_fingerprint()["sub_windows"]["peak_min_sd"] == 3
 
 
 def test_the_sampler_marks_the_peak_fraction_of_sub_window_keys_and_keeps_the_plain_offsets() -> None:

@@ -54,6 +54,7 @@ class SubWindows:
     length: int
     target_length: int
     peak_mode: str = "signal"
+    peak_min_sd: float = 0.0
 
     @classmethod
     def resolve(cls, window: WindowGeometry, cfg: SubWindowConfig, source: str) -> SubWindows:
@@ -74,7 +75,7 @@ class SubWindows:
                 f"sides by at most the stored crop of {window.crop} bins, and fit the {window.target_length} stored "
                 f"target bins"
             )
-        return cls(window, length, target, cfg.peak_mode)
+        return cls(window, length, target, cfg.peak_mode, cfg.peak_min_sd)
 
     @property
     def n_bins(self) -> int:
@@ -104,7 +105,9 @@ class SubWindows:
         - ``specific``: the ``floor(track_draw * n)``-th of the ``n`` tracks in ``groups`` (track
           positions, one list per specificity group), excess over its group's mean in the same bin.
 
-        Masked bins weigh nothing. None when the track has no excess (or ``specific`` has no groups).
+        With ``peak_min_sd`` > 0 only bins whose excess is above that many SDs of the excess over the
+        unmasked bins count. Masked bins weigh nothing. None when no bin counts (or ``specific`` has no
+        groups).
         """
         def signal(columns: list[int]) -> np.ndarray:  # only the columns needed: T can be thousands
             return np.where(mask[:, None] > 0, targets[:, columns], 0.0).astype(np.float64)
@@ -119,8 +122,12 @@ class SubWindows:
         else:
             values = signal([min(int(track_draw * targets.shape[1]), targets.shape[1] - 1)])[:, 0]
             excess = values - np.median(values)
+        floor = 0.0
+        if self.peak_min_sd and (mask > 0).any():
+            floor = self.peak_min_sd * float(excess[mask > 0].std())
+        weight = np.where((excess > floor) & (mask > 0), excess, 0.0)
         centre = self.target_length // 2
-        weights = np.cumsum(np.clip(excess, 0.0, None)[centre : centre + self.n_offsets])
+        weights = np.cumsum(weight[centre : centre + self.n_offsets])
         if not len(weights) or weights[-1] <= 0:
             return None
         return int(min(np.searchsorted(weights, bin_draw * weights[-1], side="right"), self.n_offsets - 1))
